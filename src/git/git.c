@@ -1,0 +1,42 @@
+/*
+ * git: project state and git operations with libgit2, as the target user,
+ * under seccomp.
+ */
+#include "config.h"
+
+#include <stddef.h>
+
+#include <git2.h>
+
+#include "portacoded.h"
+#include "log.h"
+#include "monitor.h"
+#include "worker.h"
+
+static const struct worker_cmd git_cmds[] = {
+	{ NULL, NULL }
+};
+
+/* libgit2 reads its global state before the sandbox closes the door. */
+static void
+git_init(struct event_base *base, const struct config *conf)
+{
+	(void)base;
+	(void)conf;
+	if (git_libgit2_init() < 0)
+		fatalx("libgit2 initialisation failed");
+	/* Repositories of other users are refused unless configured. */
+	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 1);
+}
+
+static const struct worker_ops git_ops = {
+	.role = ROLE_GIT,
+	.cmds = git_cmds,
+	.init = git_init,
+};
+
+int
+git_main(struct child_boot *boot)
+{
+	return worker_main(boot, &git_ops);
+}

@@ -1,0 +1,28 @@
+#ifndef PC_JSON_H
+#define PC_JSON_H
+
+#include <stddef.h>
+#include <json-c/json.h>
+
+#define JSON_MAX_DEPTH	64
+
+/* 1 if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
+int	 utf8_valid(const char *, size_t);
+/* Length of the longest prefix of s[0..len) that ends on a character boundary. */
+size_t	 utf8_boundary(const char *, size_t);
+/*
+ * Parse a complete JSON text with the depth limit. NULL with a short
+ * human reason in *why, when why is not NULL ("nesting too deep", …).
+ */
+struct json_object *json_parse_text(const char *, size_t, const char **why);
+/* Compact serialisation, owned by the object (json-c semantics). */
+const char	*json_text(struct json_object *, size_t *);
+/* Convenience getters: NULL / default when missing or of another type. */
+const char	*json_get_str(struct json_object *, const char *);
+struct json_object *json_get(struct json_object *, const char *);
+void		 json_set_str(struct json_object *, const char *, const char *);
+void		 json_set_int(struct json_object *, const char *, int64_t);
+void		 json_set_bool(struct json_object *, const char *, int);
+struct json_object *json_event_new(const char *event);	/* {"event": event} */
+
+#endif

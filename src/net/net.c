@@ -1,0 +1,668 @@
+/*
+ * net: dispatch of gateway commands to the workers and of their events
+ * back to the gateway. Every command is checked against the command table
+ * before it leaves this process.
+ */
+#include "config.h"
+
+#include <sys/prctl.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "portacoded.h"
+#include "ipc.h"
+#include "json.h"
+#include "log.h"
+#include "monitor.h"
+#include "sandbox.h"
+#include "xmalloc.h"
+#include "net/cmd.h"
+#include "net/net.h"
+#include "net/route.h"
+#include "net/ws.h"
+
+#define NET_MAX_INFLIGHT	4096
+#define SYSINFO_PERIOD_SECS	10
+
+/* A command on its way through a worker. */
+struct request {
+	TAILQ_ENTRY(request)	 entry;
+	uint32_t		 id;
+	enum role		 role;
+	enum route_mode		 mode;
+	char			 cmd[64];
+	struct json_object	*request_id;
+	struct json_object	*trace;
+	char			*reply_channel;
+	char			*source;
+	char			*project_id;
+};
+
+static struct {
+	struct child_boot	*boot;
+	struct event_base	*base;
+	struct ipc		*parent;
+	struct ipc		*links[ROLE_MAX];
+	TAILQ_HEAD(, request)	 reqs;
+	size_t			 nreqs;
+	uint32_t		 next_id;
+	int			 paused;
+	struct event		*sysinfo_ev;
+	uint32_t		 sysinfo_req;	/* periodic request in flight */
+} n;
+
+/* Replies that go only to the session that asked (reference §1.9). */
+static const char *const requester_events[] = {
+	"terminal_list",
+	"file_apply_diff_response",
+	"file_preview_diff_response",
+	"project_state_initialized",
+	"project_state_update",
+	NULL
+};
+
+/* ---- events toward the gateway ---- */
+
+static void
+backpressure(void)
+{
+	int	 r, pause = gw_outq() > WS_OUT_HIGH;
+
+	if (pause == n.paused)
+		return;
+	n.paused = pause;
+	log_debug("%s reading from workers", pause ? "pausing" : "resuming");
+	for (r = ROLE_FIRST_WORKER; r < ROLE_MAX; r++)
+		if (n.links[r] != NULL)
+			ipc_pause(n.links[r], pause);
+}
+
+void
+net_drained(void)
+{
+	backpressure();
+}
+
+static void
+emit(struct json_object *ev, enum route_mode mode, const char *project_id,
+    const char *reply_channel, const char *source)
+{
+	if (route_event(ev, mode, project_id, reply_channel, source) == 0 &&
+	    gw_send(ev) == -1)
+		log_debug("offline: dropped %s event",
+		    json_get_str(ev, "event"));
+	backpressure();
+}
+
+/* An error about a gateway message, routed as a command reply would be. */
+static void
+net_error(struct json_object *payload, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+net_error(struct json_object *payload, const char *fmt, ...)
+{
+	struct json_object	*ev, *rid;
+	va_list			 ap;
+	char			 msg[512];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_verbose("gateway input: %s", msg);
+	ev = json_event_new("error");
+	json_set_str(ev, "message", msg);
+	if (payload != NULL && (rid = json_get(payload, "request_id")) != NULL &&
+	    (json_object_is_type(rid, json_type_string) ||
+	    json_object_is_type(rid, json_type_int)))
+		json_object_object_add(ev, "request_id", json_object_get(rid));
+	emit(ev, ROUTE_RESPONSE,
+	    payload ? json_get_str(payload, "project_id") : NULL,
+	    payload ? json_get_str(payload, "reply_channel") : NULL,
+	    payload ? json_get_str(payload, "source_client_session") : NULL);
+	json_object_put(ev);
+}
+
+/* ---- requests ---- */
+
+static struct request *
+req_find(uint32_t id)
+{
+	struct request	*r;
+
+	TAILQ_FOREACH(r, &n.reqs, entry)
+		if (r->id == id)
+			return r;
+	return NULL;
+}
+
+static void
+req_free(struct request *r)
+{
+	TAILQ_REMOVE(&n.reqs, r, entry);
+	n.nreqs--;
+	if (r->id == n.sysinfo_req)
+		n.sysinfo_req = 0;
+	json_object_put(r->request_id);
+	json_object_put(r->trace);
+	free(r->reply_channel);
+	free(r->source);
+	free(r->project_id);
+	free(r);
+}
+
+static char *
+dup_opt(struct json_object *o, const char *key)
+{
+	const char	*s = json_get_str(o, key);
+
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+/* §2.5: timestamps in ms on the synced clock; ping relative to client_send. */
+static void
+trace_stamp(struct json_object *trace, const char *key)
+{
+	struct json_object	*cs = json_get(trace, "client_send");
+	int64_t			 now = gw_now_ms();
+
+	json_set_int(trace, key, now);
+	if (cs != NULL && (json_object_is_type(cs, json_type_int) ||
+	    json_object_is_type(cs, json_type_double)))
+		json_set_int(trace, "ping", now - json_object_get_int64(cs));
+}
+
+static struct request *
+req_new(enum role role, const char *cmd, struct json_object *payload,
+    enum route_mode mode)
+{
+	struct request		*r = xcalloc(1, sizeof(*r));
+	struct json_object	*trace, *rid;
+
+	do {
+		r->id = ++n.next_id;
+	} while (r->id == 0 || req_find(r->id) != NULL);
+	r->role = role;
+	r->mode = mode;
+	strlcpy_chk(r->cmd, cmd, sizeof(r->cmd));
+	if (payload != NULL) {
+		if ((rid = json_get(payload, "request_id")) != NULL)
+			r->request_id = json_object_get(rid);
+		trace = json_get(payload, "trace");
+		if (r->request_id != NULL && trace != NULL &&
+		    json_object_is_type(trace, json_type_object)) {
+			trace_stamp(trace, "handler_receive");
+			trace_stamp(trace, "handler_dispatch");
+			r->trace = json_object_get(trace);
+		}
+		r->reply_channel = dup_opt(payload, "reply_channel");
+		r->source = dup_opt(payload, "source_client_session");
+		r->project_id = dup_opt(payload, "project_id");
+	}
+	TAILQ_INSERT_TAIL(&n.reqs, r, entry);
+	n.nreqs++;
+	return r;
+}
+
+static uint32_t
+forward(enum role role, const char *cmd, struct json_object *payload,
+    enum route_mode mode)
+{
+	struct request	*r;
+	const char	*text;
+
+	if (n.links[role] == NULL) {
+		net_error(payload, "the %s service is restarting; try again",
+		    role_name(role));
+		return 0;
+	}
+	if (n.nreqs >= NET_MAX_INFLIGHT) {
+		net_error(payload, "too many requests in progress");
+		return 0;
+	}
+	r = req_new(role, cmd, payload, mode);
+	text = json_text(payload, NULL);
+	if (ipc_send_str(n.links[role], IMSG_CMD, r->id, -1, text) == -1) {
+		req_free(r);
+		net_error(payload, "the %s service is busy; try again",
+		    role_name(role));
+		return 0;
+	}
+	return r->id;
+}
+
+/* A command net makes up itself, e.g. system_info for new sessions. */
+static uint32_t
+internal_cmd(const char *cmd, enum route_mode mode)
+{
+	const struct cmd_entry	*e = cmd_lookup(cmd);
+	struct json_object	*p;
+	uint32_t		 id = 0;
+
+	if (e == NULL || n.links[e->role] == NULL)
+		return 0;
+	p = json_object_new_object();
+	json_set_str(p, "cmd", cmd);
+	id = forward(e->role, cmd, p, mode);
+	json_object_put(p);
+	return id;
+}
+
+static void
+sysinfo_cb(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	if (!gw_online() || route_count() == 0 || n.sysinfo_req != 0)
+		return;
+	n.sysinfo_req = internal_cmd("system_info", ROUTE_SESSION_AWARE);
+}
+
+/* ---- commands handled inside net ---- */
+
+static void
+sessions_update(struct json_object *payload)
+{
+	struct json_object	*sessions = json_get(payload, "sessions");
+	char			**old, err[256];
+	size_t			 i, nold = route_count();
+	int			 fresh = 0;
+
+	old = xcalloc(nold + 1, sizeof(*old));
+	for (i = 0; i < nold; i++)
+		old[i] = xstrdup(route_session(i)->channel_name);
+	if (route_update(sessions, err, sizeof(err)) == -1) {
+		net_error(payload, "%s", err);
+		goto out;
+	}
+	for (i = 0; i < route_count() && !fresh; i++) {
+		size_t	 j;
+
+		fresh = 1;
+		for (j = 0; j < nold; j++)
+			if (strcmp(old[j], route_session(i)->channel_name) == 0)
+				fresh = 0;
+	}
+	log_debug("client sessions: %zu (%s)", route_count(),
+	    fresh ? "new ones" : "no new ones");
+	/* New sessions get system_info, like upstream (to every session). */
+	if (fresh)
+		internal_cmd("system_info", ROUTE_RESPONSE);
+out:
+	for (i = 0; i < nold; i++)
+		free(old[i]);
+	free(old);
+}
+
+static void
+dispatch(struct json_object *payload, const char *name)
+{
+	const struct cmd_entry	*e;
+	char			 err[256];
+
+	if ((e = cmd_lookup(name)) == NULL) {
+		net_error(payload, "Unknown cmd: %s", name);
+		return;
+	}
+	if (cmd_validate(e, payload, err, sizeof(err)) == -1) {
+		net_error(payload, "%s: %s", name, err);
+		return;
+	}
+	if (e->role != ROLE_NET) {
+		forward(e->role, name, payload, ROUTE_RESPONSE);
+		return;
+	}
+	if (strcmp(name, "client_sessions_update") == 0)
+		sessions_update(payload);
+}
+
+static int
+channel_is_control(struct json_object *ch)
+{
+	const char	*s;
+
+	if (json_object_is_type(ch, json_type_int))
+		return json_object_get_int64(ch) == 0;
+	if (json_object_is_type(ch, json_type_string)) {
+		s = json_object_get_string(ch);
+		return strcmp(s, "0") == 0;
+	}
+	return 0;
+}
+
+/* A string payload holding JSON is accepted, as upstream does. */
+static struct json_object *
+frame_payload(struct json_object *frame, struct json_object **owned,
+    const char **why)
+{
+	struct json_object	*p = json_get(frame, "payload");
+	const char		*s;
+
+	*owned = NULL;
+	if (p != NULL && json_object_is_type(p, json_type_string)) {
+		s = json_object_get_string(p);
+		p = *owned = json_parse_text(s, strlen(s), why);
+	}
+	if (p == NULL || !json_object_is_type(p, json_type_object)) {
+		if (*why == NULL)
+			*why = "payload must be a JSON object";
+		return NULL;
+	}
+	return p;
+}
+
+void
+net_frame(const char *text, size_t len)
+{
+	struct json_object	*frame, *payload, *owned = NULL, *ch, *cmd;
+	struct json_object	*trace;
+	const char		*why = NULL, *ev;
+
+	if ((frame = json_parse_text(text, len, &why)) == NULL) {
+		net_error(NULL, "invalid message: %s", why);
+		return;
+	}
+	if (!json_object_is_type(frame, json_type_object)) {
+		net_error(NULL, "invalid message: not a JSON object");
+		goto out;
+	}
+	if ((ch = json_get(frame, "channel")) == NULL) {
+		net_error(NULL, "invalid message: channel is missing");
+		goto out;
+	}
+	if ((payload = frame_payload(frame, &owned, &why)) == NULL) {
+		net_error(NULL, "invalid message: %s", why);
+		goto out;
+	}
+	if (!channel_is_control(ch)) {
+		net_error(payload, "invalid message: only channel 0 is served");
+		goto out;
+	}
+	trace = json_get(payload, "trace");
+	if (trace != NULL && json_object_is_type(trace, json_type_object) &&
+	    json_get(payload, "request_id") != NULL)
+		trace_stamp(trace, "device_receive");
+	cmd = json_get(payload, "cmd");
+	if (cmd == NULL && (ev = json_get_str(payload, "event")) != NULL) {
+		if (strcmp(ev, "clock_sync_response") == 0)
+			gw_clock_response(payload);
+		else
+			log_debug("ignoring event %s from the gateway", ev);
+		goto out;
+	}
+	if (cmd == NULL)
+		net_error(payload, "invalid message: payload has no cmd");
+	else if (!json_object_is_type(cmd, json_type_string))
+		net_error(payload, "invalid message: cmd must be a string");
+	else
+		dispatch(payload, json_object_get_string(cmd));
+out:
+	json_object_put(owned);
+	json_object_put(frame);
+}
+
+void
+net_binary(size_t len)
+{
+	net_error(NULL, "invalid message: binary frames are not supported "
+	    "(%zu bytes ignored)", len);
+}
+
+void
+net_online(void)
+{
+	struct json_object	*ev = json_event_new("request_client_sessions");
+
+	gw_send(ev);
+	json_object_put(ev);
+}
+
+void
+net_offline(void)
+{
+	backpressure();
+}
+
+/* ---- events from the workers ---- */
+
+static int
+is_requester_event(const char *name)
+{
+	int	 i;
+
+	for (i = 0; requester_events[i] != NULL; i++)
+		if (strcmp(requester_events[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+deliver(struct json_object *ev, const char *name, struct request *r)
+{
+	struct json_object	*trace;
+	const char		*project = json_get_str(ev, "project_id");
+	enum route_mode		 mode;
+
+	if (r == NULL) {
+		emit(ev, ROUTE_SESSION_AWARE, project, NULL, NULL);
+		return;
+	}
+	if (r->request_id != NULL && json_get(ev, "request_id") == NULL)
+		json_object_object_add(ev, "request_id",
+		    json_object_get(r->request_id));
+	if (r->trace != NULL) {
+		trace = json_object_new_object();
+		json_object_deep_copy(r->trace, &trace, NULL);
+		trace_stamp(trace, "handler_complete");
+		trace_stamp(trace, "device_send");
+		json_object_object_add(ev, "trace", trace);
+	}
+	mode = is_requester_event(name) ? ROUTE_REQUESTER : r->mode;
+	if (strcmp(name, "error") == 0)
+		project = r->project_id;
+	emit(ev, mode, project, r->reply_channel, r->source);
+}
+
+static void
+worker_event(enum role role, struct ipc_msg *msg)
+{
+	struct json_object	*ev;
+	struct request		*r = NULL;
+	struct ipc_rd		 rd;
+	const char		*text, *name, *why = NULL;
+	size_t			 len;
+
+	ipc_rd_init(&rd, msg);
+	text = ipc_rd_str(&rd, &len);
+	if (text == NULL || ipc_rd_end(&rd) == -1) {
+		log_warnx("%s sent a malformed event message", role_name(role));
+		return;
+	}
+	if (msg->hdr.peerid != 0 && ((r = req_find(msg->hdr.peerid)) == NULL ||
+	    r->role != role)) {
+		log_warnx("%s answered unknown request %u", role_name(role),
+		    msg->hdr.peerid);
+		return;
+	}
+	ev = json_parse_text(text, len, &why);
+	if (ev == NULL || !json_object_is_type(ev, json_type_object) ||
+	    (name = json_get_str(ev, "event")) == NULL) {
+		log_warnx("%s sent an invalid event: %s", role_name(role),
+		    why ? why : "no event name");
+		json_object_put(ev);
+		return;
+	}
+	deliver(ev, name, r);
+	json_object_put(ev);
+}
+
+static void
+worker_msg(struct ipc *ipc, struct ipc_msg *msg, void *arg)
+{
+	enum role	 role = (enum role)(intptr_t)arg;
+	struct request	*r;
+
+	(void)ipc;
+	switch (msg->hdr.type) {
+	case IMSG_EVENT:
+		worker_event(role, msg);
+		break;
+	case IMSG_DONE:
+		if (msg->len != 0 || (r = req_find(msg->hdr.peerid)) == NULL ||
+		    r->role != role)
+			log_warnx("%s: bad DONE for request %u",
+			    role_name(role), msg->hdr.peerid);
+		else
+			req_free(r);
+		break;
+	default:
+		log_warnx("%s sent unexpected %s", role_name(role),
+		    ipc_type_name(msg->hdr.type));
+		break;
+	}
+}
+
+/* Requests in flight on a lost worker get an error, not silence. */
+static void
+worker_lost(enum role role)
+{
+	struct request		*r, *next;
+	struct json_object	*ev;
+
+	for (r = TAILQ_FIRST(&n.reqs); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, entry);
+		if (r->role != role)
+			continue;
+		ev = json_event_new("error");
+		json_set_str(ev, "message",
+		    "the service running this command stopped; try again");
+		deliver(ev, "error", r);
+		json_object_put(ev);
+		req_free(r);
+	}
+}
+
+static void
+worker_err(struct ipc *ipc, const char *why, void *arg)
+{
+	enum role	 role = (enum role)(intptr_t)arg;
+
+	log_verbose("link to %s: %s", role_name(role), why);
+	ipc_free(ipc);
+	if (n.links[role] == ipc)
+		n.links[role] = NULL;
+	worker_lost(role);
+}
+
+static void
+set_link(enum role role, int fd)
+{
+	if (n.links[role] != NULL) {
+		ipc_free(n.links[role]);
+		n.links[role] = NULL;
+		worker_lost(role);
+	}
+	n.links[role] = ipc_new(n.base, fd, role_name(role), IPC_MAX_DATA,
+	    worker_msg, worker_err, (void *)(intptr_t)role);
+	if (n.paused)
+		ipc_pause(n.links[role], 1);
+	log_debug("linked to %s", role_name(role));
+}
+
+/* ---- the parent ---- */
+
+static void
+parent_msg(struct ipc *ipc, struct ipc_msg *msg, void *arg)
+{
+	struct ipc_rd	 rd;
+	uint32_t	 v;
+
+	(void)arg;
+	switch (msg->hdr.type) {
+	case IMSG_PING:
+		ipc_rd_init(&rd, msg);
+		v = ipc_rd_u32(&rd);
+		if (ipc_rd_end(&rd) == -1)
+			fatalx("malformed ping");
+		ipc_send_u32(ipc, IMSG_PONG, 0, v);
+		break;
+	case IMSG_LINK:
+		v = msg->hdr.peerid;
+		if (msg->fd == -1 || v < ROLE_FIRST_WORKER || v >= ROLE_MAX)
+			fatalx("bad LINK from the parent");
+		set_link(v, msg->fd);
+		msg->fd = -1;
+		break;
+	case IMSG_CONF:
+		/* Gateway changes restart us; only the log level applies here. */
+		break;
+	default:
+		gw_parent_msg(msg);
+		break;
+	}
+}
+
+static void
+parent_err(struct ipc *ipc, const char *why, void *arg)
+{
+	(void)ipc;
+	(void)arg;
+	log_debug("parent link: %s; exiting", why);
+	exit(0);
+}
+
+/* Load what needs files, then lock ourselves in. */
+static SSL_CTX *
+net_sandbox(struct child_boot *boot)
+{
+	struct passwd	*pw;
+	SSL_CTX		*ctx = NULL;
+	char		 err[512];
+
+	if (boot->conf.gateway.tls &&
+	    (ctx = tls_ctx_new(boot->conf.cafile, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	log_openlog();
+	if (boot->system_mode) {
+		if ((pw = getpwnam(PRIVSEP_USER)) == NULL)
+			fatalx("privsep user %s does not exist", PRIVSEP_USER);
+		privdrop_chroot(PRIVSEP_PATH);
+		privdrop_user(pw->pw_uid, pw->pw_gid, NULL);
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	}
+	sandbox_limits(ROLE_NET);
+	sandbox_filter(ROLE_NET, boot->sandbox_debug);
+	return ctx;
+}
+
+int
+net_main(struct child_boot *boot)
+{
+	struct timeval	 tv = { SYSINFO_PERIOD_SECS, 0 };
+	SSL_CTX		*ctx;
+
+	memset(&n, 0, sizeof(n));
+	n.boot = boot;
+	TAILQ_INIT(&n.reqs);
+	signal(SIGPIPE, SIG_IGN);
+	if ((n.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	ctx = net_sandbox(boot);
+	n.parent = ipc_new(n.base, PC_PARENT_FD, "parent", IPC_MAX_CTL,
+	    parent_msg, parent_err, NULL);
+	gw_init(n.base, &boot->conf, ctx, n.parent);
+	n.sysinfo_ev = event_new(n.base, -1, EV_PERSIST, sysinfo_cb, NULL);
+	event_add(n.sysinfo_ev, &tv);
+	ipc_send(n.parent, IMSG_READY, 0, -1, NULL, 0);
+	event_base_dispatch(n.base);
+	return 0;
+}

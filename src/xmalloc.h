@@ -1,0 +1,17 @@
+#ifndef XMALLOC_H
+#define XMALLOC_H
+
+#include <stddef.h>
+
+/* Allocation failure is fatal: a process that cannot allocate cannot keep its promises. */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+int	 xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)));
+/* strlcpy semantics; returns -1 when truncated. */
+int	 strlcpy_chk(char *, const char *, size_t);
+void	 freezero_str(char *);
+
+#endif
