@@ -21,7 +21,8 @@ tls_error(char *err, size_t errlen, const char *what)
 	char		 buf[256];
 	unsigned long	 e;
 
-	if ((e = ERR_peek_last_error()) != 0) {
+	/* The oldest queued error is the root cause ("No such file"). */
+	if ((e = ERR_peek_error()) != 0) {
 		ERR_error_string_n(e, buf, sizeof(buf));
 		snprintf(err, errlen, "%s: %s", what, buf);
 	} else

@@ -82,6 +82,7 @@ struct ws {
 	int			 high;		/* outq went above WS_OUT_HIGH */
 	int			 nfrags;
 	char			*request;	/* upgrade request, until sent */
+	size_t			 scanned;	/* response bytes searched */
 	char			 key[32];
 	char			 host[256];
 	char			 fail[256];	/* pending failure for kick */
@@ -642,10 +643,15 @@ ws_read_upgrade(struct ws *ws)
 	size_t			 hlen;
 	int			 r;
 
-	p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+	/* Resume where the last search ended: a slow peer stays linear. */
+	if (evbuffer_ptr_set(in, &p, ws->scanned, EVBUFFER_PTR_SET) == -1)
+		fatalx("%s: evbuffer_ptr_set", __func__);
+	p = evbuffer_search(in, "\r\n\r\n", 4, &p);
 	if (p.pos == -1) {
 		if (evbuffer_get_length(in) >= WS_MAX_HANDSHAKE)
 			ws_finish(ws, "upgrade response too large");
+		else if (evbuffer_get_length(in) > 3)
+			ws->scanned = evbuffer_get_length(in) - 3;
 		return;
 	}
 	hlen = (size_t)p.pos + 4;

@@ -325,11 +325,13 @@ class Session:
         with self.gw._cond:
             return len(self.events)
 
-    def wait_event(self, match=None, timeout=10.0, since=None, consume=True):
+    def wait_event(self, match=None, timeout=10.0, since=None, consume=True,
+                   what=None):
         """
         First event at or after `since` (default: after the last event a
         previous consuming wait returned) that matches.  match: event name,
-        dict of fields, or predicate.
+        dict of fields, or predicate; what: its description for the
+        failure message.
         """
         pred = make_matcher(match)
         start = self._cursor if since is None else since
@@ -343,8 +345,8 @@ class Session:
             return False
 
         self.gw._wait(found, timeout, lambda: "session %s: no event matching "
-                      "%r within %.1fs; got %s" % (
-                          self.channel_name, match, timeout,
+                      "%s within %.1fs; got %s" % (
+                          self.channel_name, what or repr(match), timeout,
                           [short(e, 200) for e in self.events[start:][-15:]]))
         i = box["i"]
         if consume and since is None:
@@ -372,7 +374,9 @@ class Session:
             if e.get("request_id") != rid:
                 return False
             return event is None or e.get("event") in (event, "error")
-        ev = self.wait_event(mine, timeout, since=since)
+        ev = self.wait_event(mine, timeout, since=since,
+                             what="%s echoing request_id %r of %s" % (
+                                 event or "an event", rid, payload.get("cmd")))
         if event is not None and ev.get("event") != event:
             raise AssertionError("%s (request_id %r) answered with %s"
                                  % (payload.get("cmd"), rid, ev))

@@ -193,6 +193,26 @@ async def check_raw_frames(gw, key):
     assert await dev.ws.recv() == b"\xff" * 70000
     await blocking(gw.send_raw_frame, 0x1, "[" * 300)
     assert await dev.ws.recv() == "[" * 300
+    frames = [G.build_frame(0x1, "ab", fin=False),
+              G.build_frame(0x0, "cd", fin=False),
+              G.build_frame(0x0, "ef")]
+    await blocking(gw.send_raw_bytes, b"".join(frames))
+    assert await dev.ws.recv() == "abcdef"
+    assert await blocking(gw.ping, 5, b"x") < 5
+
+    # a masked server frame is a protocol error for a client
+    n0 = len(gw.closes)
+    await blocking(gw.send_raw_frame, 0x1, "{}", mask=True)
+    try:
+        await dev.ws.recv()
+        raise AssertionError("masked frame accepted by websockets")
+    except websockets.ConnectionClosed:
+        pass
+    await blocking(gw.wait_for, lambda: len(gw.closes) > n0, 5)
+    assert gw.closes[-1]["code"] == 1002, gw.closes[-1]
+    assert await dev.connect() == "ok"
+    await blocking(gw.wait_device, 5)
+
     n0 = len(gw.closes)
     await blocking(gw.send_invalid_utf8)
     try:

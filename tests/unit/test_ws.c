@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -839,6 +841,51 @@ test_eof_during_upgrade(void **state)
 	assert_non_null(strstr(T->c.reason, "upgrade"));
 }
 
+/* Run the loop until the client has read everything the server wrote. */
+static void
+pump_until_read(void)
+{
+	struct timeval	 tv = { 5, 0 };
+	struct event	*guard;
+	int		 expired = 0, queued, i;
+
+	guard = evtimer_new(T->base, guard_cb, &expired);
+	evtimer_add(guard, &tv);
+	do {
+		event_base_loop(T->base, EVLOOP_NONBLOCK);
+		assert_int_equal(ioctl(T->srv.fd, SIOCOUTQ, &queued), 0);
+	} while (queued > 0 && !expired);
+	for (i = 0; i < 3; i++)		/* and ran its deferred callbacks */
+		event_base_loop(T->base, EVLOOP_NONBLOCK);
+	event_free(guard);
+	assert_false(expired);
+}
+
+/* The response trickles in; the end of the header block is split. */
+static void
+test_split_response(void **state)
+{
+	char	 acc[128], buf[1024];
+	size_t	 len;
+
+	start(state, NULL);
+	run_until(&T->srv.got_req, 1);
+	accept_line(&T->srv, acc, sizeof(acc));
+	snprintf(buf, sizeof(buf), "HTTP/1.1 101 Switching Protocols\r\n"
+	    "Upgrade: websocket\r\nConnection: Upgrade\r\n%s\r\n", acc);
+	len = strlen(buf);
+	write_all(T->srv.fd, buf, 11);
+	pump_until_read();
+	write_all(T->srv.fd, buf + 11, len - 12);
+	pump_until_read();
+	assert_int_equal(T->c.opened + T->c.closed, 0);
+	write_all(T->srv.fd, buf + len - 1, 1);
+	srv_frame(&T->srv, 0x1, "split", 5);
+	run_until(&T->c.texts, 1);
+	assert_int_equal(T->c.opened, 1);
+	assert_memory_equal(T->c.text, "split", 5);
+}
+
 /* ws_free from inside text(), with more frames waiting behind it. */
 static void
 test_free_in_text(void **state)
@@ -905,6 +952,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_responses, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_text_after_upgrade, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_split_response, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_fragmented_text, setup,
 		    teardown),
