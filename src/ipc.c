@@ -523,6 +523,19 @@ ipc_send_u32(struct ipc *ipc, unsigned int type, uint32_t peerid, uint32_t v)
 	return ipc_send_wr(ipc, type, peerid, -1, &wr);
 }
 
+int
+ipc_answer_ping(struct ipc *ipc, struct ipc_msg *msg)
+{
+	struct ipc_rd	 rd;
+	uint32_t	 token;
+
+	ipc_rd_init(&rd, msg);
+	token = ipc_rd_u32(&rd);
+	if (ipc_rd_end(&rd) == -1 || msg->fd != -1)
+		return -1;
+	return ipc_send_u32(ipc, IMSG_PONG, 0, token);
+}
+
 size_t
 ipc_queued(const struct ipc *ipc)
 {

@@ -93,6 +93,8 @@ int		 ipc_send_u32(struct ipc *, unsigned int type, uint32_t peerid,
 		    uint32_t);
 size_t		 ipc_queued(const struct ipc *);
 void		 ipc_pause(struct ipc *, int);	/* stop/start reading */
+/* Answer an IMSG_PING; -1 if it is malformed. */
+int		 ipc_answer_ping(struct ipc *, struct ipc_msg *);
 /* Write what can be written now without the event loop (shutdown paths). */
 void		 ipc_flush(struct ipc *);
 

@@ -31,22 +31,6 @@
 
 #define KEY_MAX_FILE	(64 * 1024)
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* The last OpenSSL error as text; also empties the queue for later users. */
 static const char *
 ssl_error(void)

@@ -16,6 +16,10 @@ int		 proc_self_init(void);		/* remember our executable */
 pid_t		 proc_spawn(enum role, int *fdp, int log_stderr, int debug,
 		    int sandbox_debug);
 int		 proc_child(enum role, int log_stderr, int debug, int sandbox_debug);
+struct ipc_msg;
+struct config;
+/* A new IMSG_CONF from the parent: parse it into *conf (fatal if bad). */
+void		 proc_reconf(struct ipc_msg *, struct config *);
 
 struct child_boot {
 	enum role	 role;

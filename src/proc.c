@@ -43,6 +43,7 @@ static int (*const role_mains[ROLE_MAX])(struct child_boot *) = {
 };
 
 static char	self_exe[PATH_MAX];
+static int	child_debug;	/* -d: the config's LogLevel does not apply */
 
 const char *
 role_name(enum role role)
@@ -211,6 +212,28 @@ child_read_conf(struct child_boot *boot)
 	return 0;
 }
 
+void
+proc_reconf(struct ipc_msg *msg, struct config *conf)
+{
+	struct config	 nc;
+	struct ipc_rd	 rd;
+	const char	*text;
+	size_t		 len;
+	char		 err[256];
+
+	ipc_rd_init(&rd, msg);
+	text = ipc_rd_str(&rd, &len);
+	if (text == NULL || ipc_rd_end(&rd) == -1 || msg->fd != -1)
+		fatalx("malformed config from the parent");
+	config_defaults(&nc);
+	if (config_parse(&nc, text, len, err, sizeof(err)) == -1)
+		fatalx("config from the parent: %s", err);
+	config_clear(conf);
+	*conf = nc;
+	if (!child_debug)
+		log_setlevel(nc.loglevel);
+}
+
 int
 proc_child(enum role role, int log_stderr, int debug, int sandbox_debug)
 {
@@ -218,6 +241,7 @@ proc_child(enum role role, int log_stderr, int debug, int sandbox_debug)
 
 	if (role <= ROLE_PARENT || role >= ROLE_MAX)
 		fatalx("bad role");
+	child_debug = debug;
 	log_init(log_stderr, debug ? LOGLEVEL_DEBUG : LOGLEVEL_INFO);
 	log_setrole(role_name(role));
 	if (fcntl(PC_PARENT_FD, F_GETFD) == -1)

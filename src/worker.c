@@ -203,42 +203,13 @@ net_err(struct ipc *ipc, const char *why, void *arg)
 /* ---- the parent ---- */
 
 static void
-reconf(struct ipc_msg *msg)
-{
-	struct config	 nc;
-	struct ipc_rd	 rd;
-	const char	*text;
-	size_t		 len;
-	char		 err[256];
-
-	ipc_rd_init(&rd, msg);
-	text = ipc_rd_str(&rd, &len);
-	if (text == NULL || ipc_rd_end(&rd) == -1)
-		fatalx("malformed config from the parent");
-	config_defaults(&nc);
-	if (config_parse(&nc, text, len, err, sizeof(err)) == -1)
-		fatalx("config from the parent: %s", err);
-	config_clear(&w.boot->conf);
-	w.boot->conf = nc;
-	log_setlevel(nc.loglevel);
-	if (w.ops->reconf != NULL)
-		w.ops->reconf(&w.boot->conf);
-}
-
-static void
 parent_msg(struct ipc *ipc, struct ipc_msg *msg, void *arg)
 {
-	struct ipc_rd	 rd;
-	uint32_t	 token;
-
 	(void)arg;
 	switch (msg->hdr.type) {
 	case IMSG_PING:
-		ipc_rd_init(&rd, msg);
-		token = ipc_rd_u32(&rd);
-		if (ipc_rd_end(&rd) == -1)
-			fatalx("malformed ping");
-		ipc_send_u32(ipc, IMSG_PONG, 0, token);
+		if (ipc_answer_ping(ipc, msg) == -1)
+			fatalx("malformed ping from the parent");
 		break;
 	case IMSG_LINK:
 		if (msg->fd == -1 || msg->hdr.peerid != w.ops->role)
@@ -251,7 +222,9 @@ parent_msg(struct ipc *ipc, struct ipc_msg *msg, void *arg)
 		log_debug("linked to net");
 		break;
 	case IMSG_CONF:
-		reconf(msg);
+		proc_reconf(msg, &w.boot->conf);
+		if (w.ops->reconf != NULL)
+			w.ops->reconf(&w.boot->conf);
 		break;
 	default:
 		fatalx("unexpected %s from the parent",

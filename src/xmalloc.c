@@ -106,3 +106,15 @@ freezero_str(char *s)
 	explicit_bzero(s, strlen(s));
 	free(s);
 }
+
+void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}

@@ -583,17 +583,13 @@ set_link(enum role role, int fd)
 static void
 parent_msg(struct ipc *ipc, struct ipc_msg *msg, void *arg)
 {
-	struct ipc_rd	 rd;
 	uint32_t	 v;
 
 	(void)arg;
 	switch (msg->hdr.type) {
 	case IMSG_PING:
-		ipc_rd_init(&rd, msg);
-		v = ipc_rd_u32(&rd);
-		if (ipc_rd_end(&rd) == -1)
-			fatalx("malformed ping");
-		ipc_send_u32(ipc, IMSG_PONG, 0, v);
+		if (ipc_answer_ping(ipc, msg) == -1)
+			fatalx("malformed ping from the parent");
 		break;
 	case IMSG_LINK:
 		v = msg->hdr.peerid;
@@ -603,7 +599,8 @@ parent_msg(struct ipc *ipc, struct ipc_msg *msg, void *arg)
 		msg->fd = -1;
 		break;
 	case IMSG_CONF:
-		/* Gateway changes restart us; only the log level applies here. */
+		/* Gateway changes restart us; what remains is the log level. */
+		proc_reconf(msg, &n.boot->conf);
 		break;
 	default:
 		gw_parent_msg(msg);
