@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <pwd.h>
 #include <signal.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@
 #include "net/ws.h"
 
 #define NET_MAX_INFLIGHT	4096
+#define NET_MAX_PENDING		256	/* held while a worker is (re)starting */
+#define PENDING_SECS		10
 #define SYSINFO_PERIOD_SECS	10
 
 /* A command on its way through a worker. */
@@ -46,6 +49,16 @@ struct request {
 	char			*project_id;
 };
 
+/* A command for a worker whose link is not up yet. */
+struct pending {
+	TAILQ_ENTRY(pending)	 entry;
+	enum role		 role;
+	enum route_mode		 mode;
+	char			 cmd[64];
+	struct json_object	*payload;
+	time_t			 since;
+};
+
 static struct {
 	struct child_boot	*boot;
 	struct event_base	*base;
@@ -53,6 +66,9 @@ static struct {
 	struct ipc		*links[ROLE_MAX];
 	TAILQ_HEAD(, request)	 reqs;
 	size_t			 nreqs;
+	TAILQ_HEAD(, pending)	 pending;
+	size_t			 npending;
+	struct event		*pending_ev;
 	uint32_t		 next_id;
 	int			 paused;
 	struct event		*sysinfo_ev;
@@ -212,6 +228,65 @@ req_new(enum role role, const char *cmd, struct json_object *payload,
 	return r;
 }
 
+/*
+ * A worker that is starting or restarting gets its commands a moment
+ * later instead of an error; the hold is bounded in count and time.
+ */
+static void
+hold(enum role role, const char *cmd, struct json_object *payload,
+    enum route_mode mode)
+{
+	struct timeval	 tv = { 1, 0 };
+	struct pending	*p;
+
+	if (n.npending >= NET_MAX_PENDING) {
+		net_error(payload, "the %s service is not running; try again",
+		    role_name(role));
+		return;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->role = role;
+	p->mode = mode;
+	strlcpy_chk(p->cmd, cmd, sizeof(p->cmd));
+	p->payload = json_object_get(payload);
+	p->since = time(NULL);
+	TAILQ_INSERT_TAIL(&n.pending, p, entry);
+	n.npending++;
+	if (!evtimer_pending(n.pending_ev, NULL))
+		evtimer_add(n.pending_ev, &tv);
+}
+
+static void
+pending_free(struct pending *p)
+{
+	TAILQ_REMOVE(&n.pending, p, entry);
+	n.npending--;
+	json_object_put(p->payload);
+	free(p);
+}
+
+static void
+pending_cb(int fd, short ev, void *arg)
+{
+	struct timeval	 tv = { 1, 0 };
+	struct pending	*p, *next;
+	time_t		 now = time(NULL);
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	for (p = TAILQ_FIRST(&n.pending); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (now - p->since < PENDING_SECS)
+			continue;
+		net_error(p->payload, "the %s service is not running; try again",
+		    role_name(p->role));
+		pending_free(p);
+	}
+	if (!TAILQ_EMPTY(&n.pending))
+		evtimer_add(n.pending_ev, &tv);
+}
+
 static uint32_t
 forward(enum role role, const char *cmd, struct json_object *payload,
     enum route_mode mode)
@@ -220,8 +295,7 @@ forward(enum role role, const char *cmd, struct json_object *payload,
 	const char	*text;
 
 	if (n.links[role] == NULL) {
-		net_error(payload, "the %s service is restarting; try again",
-		    role_name(role));
+		hold(role, cmd, payload, mode);
 		return 0;
 	}
 	if (n.nreqs >= NET_MAX_INFLIGHT) {
@@ -247,7 +321,7 @@ internal_cmd(const char *cmd, enum route_mode mode)
 	struct json_object	*p;
 	uint32_t		 id = 0;
 
-	if (e == NULL || n.links[e->role] == NULL)
+	if (e == NULL)
 		return 0;
 	p = json_object_new_object();
 	json_set_str(p, "cmd", cmd);
@@ -262,7 +336,8 @@ sysinfo_cb(int fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	(void)arg;
-	if (!gw_online() || route_count() == 0 || n.sysinfo_req != 0)
+	if (!gw_online() || route_count() == 0 || n.sysinfo_req != 0 ||
+	    n.links[ROLE_FS] == NULL)
 		return;
 	n.sysinfo_req = internal_cmd("system_info", ROUTE_SESSION_AWARE);
 }
@@ -563,6 +638,21 @@ worker_err(struct ipc *ipc, const char *why, void *arg)
 	worker_lost(role);
 }
 
+/* The worker is there now: what waited for it goes, in arrival order. */
+static void
+release(enum role role)
+{
+	struct pending	*p, *next;
+
+	for (p = TAILQ_FIRST(&n.pending); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->role != role)
+			continue;
+		forward(role, p->cmd, p->payload, p->mode);
+		pending_free(p);
+	}
+}
+
 static void
 set_link(enum role role, int fd)
 {
@@ -576,6 +666,7 @@ set_link(enum role role, int fd)
 	if (n.paused)
 		ipc_pause(n.links[role], 1);
 	log_debug("linked to %s", role_name(role));
+	release(role);
 }
 
 /* ---- the parent ---- */
@@ -650,6 +741,7 @@ net_main(struct child_boot *boot)
 	memset(&n, 0, sizeof(n));
 	n.boot = boot;
 	TAILQ_INIT(&n.reqs);
+	TAILQ_INIT(&n.pending);
 	signal(SIGPIPE, SIG_IGN);
 	if ((n.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
@@ -657,6 +749,7 @@ net_main(struct child_boot *boot)
 	n.parent = ipc_new(n.base, PC_PARENT_FD, "parent", IPC_MAX_CTL,
 	    parent_msg, parent_err, NULL);
 	gw_init(n.base, &boot->conf, ctx, n.parent);
+	n.pending_ev = evtimer_new(n.base, pending_cb, NULL);
 	n.sysinfo_ev = event_new(n.base, -1, EV_PERSIST, sysinfo_cb, NULL);
 	event_add(n.sysinfo_ev, &tv);
 	ipc_send(n.parent, IMSG_READY, 0, -1, NULL, 0);

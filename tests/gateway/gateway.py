@@ -1555,8 +1555,8 @@ def demo(args):
         print("== device authenticated; adding a dashboard session and "
               "sending system_info")
         s = gw.add_session("dashboard")
-        ev = s.request({"cmd": "system_info"}, timeout=args.timeout,
-                       event="system_info")
+        ev = s.request_retry({"cmd": "system_info"}, "system_info",
+                             timeout=args.timeout)
         print(json.dumps(ev, indent=2, sort_keys=True))
         if args.verbose:
             print(daemon.log_text())

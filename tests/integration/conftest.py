@@ -180,11 +180,22 @@ def start_daemon(request, workdir, portacoded_bin):
 
 
 @pytest.fixture
-def daemon(request, gateway, workdir, device_key, start_daemon):
-    """portacoded -d -f CONF against the gateway fixture."""
+def launch(request, gateway, workdir, device_key, start_daemon):
+    """launch() starts portacoded -d against the gateway fixture; for tests
+    that set the gateway up before the daemon may connect."""
     m = request.node.get_closest_marker("daemon_conf")
     extra = list(m.args) if m else []
-    return start_daemon(daemon_config(workdir, gateway, device_key, extra))
+
+    def go():
+        return start_daemon(daemon_config(workdir, gateway, device_key,
+                                          extra))
+    return go
+
+
+@pytest.fixture
+def daemon(launch):
+    """portacoded -d -f CONF against the gateway fixture."""
+    return launch()
 
 
 @pytest.fixture
