@@ -46,9 +46,13 @@ test_config(const char *path)
 	int		 system_mode = (geteuid() == 0);
 
 	config_defaults(&conf);
-	if (config_load(&conf, path, &text, &len, err, sizeof(err)) == -1 ||
-	    config_check_mode(&conf, system_mode, err, sizeof(err)) == -1) {
+	if (config_load(&conf, path, &text, &len, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (config_check_mode(&conf, system_mode, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s: %s\n", path, err);
+		free(text);
 		return 1;
 	}
 	free(text);
@@ -81,7 +85,7 @@ make_key(const char *path)
 	if (access(path, F_OK) == 0 || errno != ENOENT) {
 		if (config_load(&conf, path, &text, &len, err,
 		    sizeof(err)) == -1) {
-			fprintf(stderr, "%s: %s\n", path, err);
+			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
 		free(text);

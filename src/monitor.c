@@ -802,11 +802,16 @@ reload_cb(int sig, short ev, void *arg)
 	log_info("received SIGHUP, reloading %s", m.opts->conffile);
 	config_defaults(&nc);
 	if (config_load(&nc, m.opts->conffile, &text, &len, err,
-	    sizeof(err)) == -1 ||
-	    config_check_mode(&nc, m.system_mode, err, sizeof(err)) == -1) {
+	    sizeof(err)) == -1) {
+		log_warnx("%s; keeping the running config", err);
+		config_clear(&nc);
+		return;
+	}
+	if (config_check_mode(&nc, m.system_mode, err, sizeof(err)) == -1) {
 		log_warnx("%s: %s; keeping the running config",
 		    m.opts->conffile, err);
 		config_clear(&nc);
+		free(text);
 		return;
 	}
 	if (nc.keyfile[0] != '\0')
@@ -878,7 +883,7 @@ monitor_load(const struct monitor_opts *opts)
 	config_defaults(&m.conf);
 	if (config_load(&m.conf, opts->conffile, &m.conftext, &m.conflen, err,
 	    sizeof(err)) == -1)
-		fatalx("%s: %s", opts->conffile, err);
+		fatalx("%s", err);
 	if (config_check_mode(&m.conf, m.system_mode, err, sizeof(err)) == -1)
 		fatalx("%s: %s", opts->conffile, err);
 	if (m.conf.keyfile[0] != '\0')

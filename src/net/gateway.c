@@ -58,6 +58,7 @@ static struct {
 } gw;
 
 static void	gw_schedule(uint32_t);
+static void	link_lost(const char *);
 
 static int64_t
 wall_ms(void)
@@ -256,10 +257,12 @@ ping_cb(int fd, short ev, void *arg)
 	if (gw.state != GW_ONLINE)
 		return;
 	if (gw.pong_pending) {
+		/* A peer that answers no ping answers no close either: drop it. */
 		log_warnx("gateway did not answer a ping within %d s; "
 		    "reconnecting", GW_PING_SECS);
-		gw.state = GW_CLOSING;
-		ws_close(gw.ws, WS_CLOSE_GOING_AWAY, "ping timeout");
+		ws_free(gw.ws);
+		gw.ws = NULL;
+		link_lost("ping timeout");
 		return;
 	}
 	gw.pong_pending = 1;
@@ -404,13 +407,21 @@ static void
 ws_closed_cb(struct ws *ws, const char *why, void *arg)
 {
 	struct timeval	 zero = { 0, 0 };
+
+	(void)arg;
+	event_base_once(gw.base, -1, EV_TIMEOUT, ws_free_cb, ws, &zero);
+	gw.ws = NULL;
+	link_lost(why);
+}
+
+/* The connection is gone: tell the others and plan the next attempt. */
+static void
+link_lost(const char *why)
+{
 	int		 was_online = gw.online_since != 0;
 	uint32_t	 delay;
 
-	(void)arg;
 	log_info("gateway connection closed: %s", why);
-	event_base_once(gw.base, -1, EV_TIMEOUT, ws_free_cb, ws, &zero);
-	gw.ws = NULL;
 	event_del(gw.ping_ev);
 	event_del(gw.clock_ev);
 	if (was_online) {
