@@ -216,6 +216,9 @@ struct ipc {
 	void			*arg;
 	int			 paused;
 	int			 failed;
+	size_t			 drain_low;
+	int			 drain_armed;
+	void			(*drain_cb)(struct ipc *, void *);
 	int			 busy;	/* inside a callback */
 	int			 dead;	/* freed while busy */
 };
@@ -469,6 +472,13 @@ ipc_write_cb(int fd, short what, void *arg)
 	}
 	if (!TAILQ_EMPTY(&ipc->outq))
 		event_add(ipc->ev_write, NULL);
+	if (ipc->drain_armed && ipc->queued < ipc->drain_low) {
+		ipc->drain_armed = 0;
+		ipc->busy++;
+		ipc->drain_cb(ipc, ipc->arg);
+		if (--ipc->busy == 0 && ipc->dead)
+			ipc_destroy(ipc);
+	}
 }
 
 void
@@ -500,6 +510,8 @@ ipc_send(struct ipc *ipc, unsigned int type, uint32_t peerid, int fd,
 	o->fd = fd;
 	TAILQ_INSERT_TAIL(&ipc->outq, o, entry);
 	ipc->queued += o->len;
+	if (ipc->drain_cb != NULL && ipc->queued >= ipc->drain_low)
+		ipc->drain_armed = 1;
 	event_add(ipc->ev_write, NULL);
 	return 0;
 }
@@ -534,6 +546,14 @@ ipc_answer_ping(struct ipc *ipc, struct ipc_msg *msg)
 	if (ipc_rd_end(&rd) == -1 || msg->fd != -1)
 		return -1;
 	return ipc_send_u32(ipc, IMSG_PONG, 0, token);
+}
+
+void
+ipc_set_drain(struct ipc *ipc, size_t low, void (*cb)(struct ipc *, void *))
+{
+	ipc->drain_low = low;
+	ipc->drain_cb = cb;
+	ipc->drain_armed = cb != NULL && ipc->queued >= low;
 }
 
 size_t

@@ -92,6 +92,9 @@ int		 ipc_send_str(struct ipc *, unsigned int type, uint32_t peerid,
 int		 ipc_send_u32(struct ipc *, unsigned int type, uint32_t peerid,
 		    uint32_t);
 size_t		 ipc_queued(const struct ipc *);
+/* Called once the queue falls below low after having been at or above it. */
+void		 ipc_set_drain(struct ipc *, size_t low,
+		    void (*)(struct ipc *, void *));
 void		 ipc_pause(struct ipc *, int);	/* stop/start reading */
 /* Answer an IMSG_PING; -1 if it is malformed. */
 int		 ipc_answer_ping(struct ipc *, struct ipc_msg *);

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <sys/prctl.h>
+#include <sys/queue.h>
 
 #include <errno.h>
 #include <event2/event.h>
@@ -26,6 +27,13 @@
 #include "worker.h"
 #include "xmalloc.h"
 
+#define WORKER_MAX_KEPT	1024
+
+struct kept {
+	TAILQ_ENTRY(kept)	 entry;
+	struct json_object	*ev;
+};
+
 static struct {
 	const struct worker_ops	*ops;
 	struct child_boot	*boot;
@@ -33,6 +41,9 @@ static struct {
 	struct ipc		*parent;
 	struct ipc		*net;
 	struct passwd		 pw;
+	TAILQ_HEAD(, kept)	 kept;
+	size_t			 nkept;
+	void			(*drain)(void);
 } w;
 
 static void
@@ -110,6 +121,61 @@ worker_done(uint32_t id)
 {
 	if (w.net != NULL && id != 0)
 		ipc_send(w.net, IMSG_DONE, id, -1, NULL, 0);
+}
+
+void
+worker_event_keep(struct json_object *ev)
+{
+	struct kept	*k;
+
+	if (w.net != NULL) {
+		worker_event(0, ev);
+		return;
+	}
+	if (w.nkept >= WORKER_MAX_KEPT) {
+		log_warnx("net is away and %d events wait; dropping one",
+		    WORKER_MAX_KEPT);
+		json_object_put(ev);
+		return;
+	}
+	k = xcalloc(1, sizeof(*k));
+	k->ev = ev;
+	TAILQ_INSERT_TAIL(&w.kept, k, entry);
+	w.nkept++;
+}
+
+static void
+send_kept(void)
+{
+	struct kept	*k;
+
+	while (w.net != NULL && (k = TAILQ_FIRST(&w.kept)) != NULL) {
+		TAILQ_REMOVE(&w.kept, k, entry);
+		w.nkept--;
+		worker_event(0, k->ev);
+		free(k);
+	}
+}
+
+size_t
+worker_net_queued(void)
+{
+	return w.net != NULL ? ipc_queued(w.net) : 0;
+}
+
+static void
+net_drained(struct ipc *ipc, void *arg)
+{
+	(void)ipc;
+	(void)arg;
+	if (w.drain != NULL)
+		w.drain();
+}
+
+void
+worker_set_drain(void (*cb)(void))
+{
+	w.drain = cb;
 }
 
 void
@@ -198,6 +264,9 @@ net_err(struct ipc *ipc, const char *why, void *arg)
 	log_debug("net link: %s", why);
 	ipc_free(w.net);
 	w.net = NULL;
+	/* Nothing queues toward a missing net: producers may go on. */
+	if (w.drain != NULL)
+		w.drain();
 }
 
 /* ---- the parent ---- */
@@ -218,8 +287,13 @@ parent_msg(struct ipc *ipc, struct ipc_msg *msg, void *arg)
 			ipc_free(w.net);
 		w.net = ipc_new(w.base, msg->fd, "net", IPC_MAX_DATA, net_msg,
 		    net_err, NULL);
+		ipc_set_drain(w.net, WORKER_OUT_LOW, net_drained);
 		msg->fd = -1;
 		log_debug("linked to net");
+		send_kept();
+		/* Whatever waited for room waits no more: this queue is empty. */
+		if (w.drain != NULL)
+			w.drain();
 		break;
 	case IMSG_CONF:
 		proc_reconf(msg, &w.boot->conf);
@@ -263,6 +337,7 @@ int
 worker_main(struct child_boot *boot, const struct worker_ops *ops)
 {
 	memset(&w, 0, sizeof(w));
+	TAILQ_INIT(&w.kept);
 	w.ops = ops;
 	w.boot = boot;
 	signal(SIGPIPE, SIG_IGN);
@@ -272,6 +347,8 @@ worker_main(struct child_boot *boot, const struct worker_ops *ops)
 	if (ops->init != NULL)
 		ops->init(w.base, &boot->conf);
 	drop();
+	if (ops->start != NULL)
+		ops->start(w.base, &boot->conf);
 	w.parent = ipc_new(w.base, PC_PARENT_FD, "parent", IPC_MAX_CTL,
 	    parent_msg, parent_err, NULL);
 	ipc_send(w.parent, IMSG_READY, 0, -1, NULL, 0);

@@ -27,8 +27,10 @@ struct worker_cmd {
 struct worker_ops {
 	enum role		 role;
 	const struct worker_cmd	*cmds;		/* terminated by name == NULL */
-	/* Before the sandbox: open what the role needs later. */
+	/* Before the drop and the sandbox: open what the role needs later. */
 	void			(*init)(struct event_base *, const struct config *);
+	/* After the drop, as the target user: create what the user must own. */
+	void			(*start)(struct event_base *, const struct config *);
 	/* A new config arrived (SIGHUP in the parent). */
 	void			(*reconf)(const struct config *);
 };
@@ -42,6 +44,17 @@ void	 worker_reply(uint32_t id, struct json_object *);	/* event, then done */
 void	 worker_error(uint32_t id, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 worker_done(uint32_t id);
+/*
+ * An unsolicited event that must not be lost while net is away (a net
+ * restart): kept, bounded, and sent in order once net is back.
+ */
+void	 worker_event_keep(struct json_object *);
+/* Output backpressure toward net. */
+#define WORKER_OUT_HIGH	(4 * 1024 * 1024)
+#define WORKER_OUT_LOW	(1 * 1024 * 1024)
+size_t	 worker_net_queued(void);
+/* Called when the queue toward net falls below WORKER_OUT_LOW. */
+void	 worker_set_drain(void (*)(void));
 
 struct event_base	*worker_base(void);
 const struct config	*worker_config(void);

@@ -30,6 +30,32 @@ static const struct arg_spec no_args[] = {
 	{ NULL, 0, 0, 0, 0 }
 };
 
+static const struct arg_spec terminal_start_args[] = {
+	{ "shell",	ARG_STRING, ARG_NULLABLE, 1, 4096 },
+	{ "cwd",	ARG_STRING, ARG_NULLABLE, 1, 4096 },
+	{ "rows",	ARG_INT,    ARG_NULLABLE, 1, 1000 },
+	{ "cols",	ARG_INT,    ARG_NULLABLE, 1, 1000 },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+static const struct arg_spec terminal_id_args[] = {
+	{ "terminal_id", ARG_STRING, ARG_REQUIRED, 1, 64 },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+static const struct arg_spec terminal_send_args[] = {
+	{ "terminal_id", ARG_STRING, ARG_REQUIRED, 1, 64 },
+	{ "data",	ARG_STRING, ARG_REQUIRED, 0, 0 },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+static const struct arg_spec terminal_resize_args[] = {
+	{ "terminal_id", ARG_STRING, ARG_REQUIRED, 1, 64 },
+	{ "rows",	ARG_INT,    ARG_REQUIRED, 1, 1000 },
+	{ "cols",	ARG_INT,    ARG_REQUIRED, 1, 1000 },
+	{ NULL, 0, 0, 0, 0 }
+};
+
 static const struct arg_spec client_sessions_update_args[] = {
 	{ "sessions", ARG_ARRAY, ARG_REQUIRED, 0, ROUTE_MAX_SESSIONS },
 	{ NULL, 0, 0, 0, 0 }
@@ -56,6 +82,11 @@ static const struct arg_spec client_sessions_update_args[] = {
 static const struct cmd_entry cmds[] = {
 	{ "client_sessions_update", ROLE_NET, client_sessions_update_args },
 	{ "system_info",		ROLE_FS,  no_args },
+	{ "terminal_list",		ROLE_TERM, no_args },
+	{ "terminal_resize",		ROLE_TERM, terminal_resize_args },
+	{ "terminal_send",		ROLE_TERM, terminal_send_args },
+	{ "terminal_start",		ROLE_TERM, terminal_start_args },
+	{ "terminal_stop",		ROLE_TERM, terminal_id_args },
 };
 
 static int

@@ -34,6 +34,8 @@
 #define NET_MAX_PENDING		256	/* held while a worker is (re)starting */
 #define PENDING_SECS		10
 #define SYSINFO_PERIOD_SECS	10
+#define NET_MAX_HELD		1024	/* must-deliver events while offline */
+#define NET_MAX_TERMINALS	1024
 
 /* A command on its way through a worker. */
 struct request {
@@ -47,6 +49,7 @@ struct request {
 	char			*reply_channel;
 	char			*source;
 	char			*project_id;
+	int			 sink;		/* answered to net itself */
 };
 
 /* A command for a worker whose link is not up yet. */
@@ -59,6 +62,25 @@ struct pending {
 	time_t			 since;
 };
 
+/* An event that must reach the clients even if it happens while offline. */
+struct held {
+	TAILQ_ENTRY(held)	 entry;
+	struct json_object	*ev;
+};
+
+/* A live terminal, as seen passing by: reported if term dies under it. */
+struct tracked {
+	TAILQ_ENTRY(tracked)	 entry;
+	char			 id[65];
+	char			*project_id;
+};
+
+static const char *const must_deliver[] = {
+	"terminal_exit",
+	"terminal_stop_completed",
+	NULL
+};
+
 static struct {
 	struct child_boot	*boot;
 	struct event_base	*base;
@@ -68,6 +90,10 @@ static struct {
 	size_t			 nreqs;
 	TAILQ_HEAD(, pending)	 pending;
 	size_t			 npending;
+	TAILQ_HEAD(, held)	 held;
+	size_t			 nheld;
+	TAILQ_HEAD(, tracked)	 terms;
+	size_t			 nterms;
 	struct event		*pending_ev;
 	uint32_t		 next_id;
 	int			 paused;
@@ -78,6 +104,7 @@ static struct {
 /* Replies that go only to the session that asked (reference §1.9). */
 static const char *const requester_events[] = {
 	"terminal_list",
+	"terminal_send_ack",
 	"file_apply_diff_response",
 	"file_preview_diff_response",
 	"project_state_initialized",
@@ -107,15 +134,65 @@ net_drained(void)
 	backpressure();
 }
 
+static int
+name_in(const char *name, const char *const *list)
+{
+	int	 i;
+
+	for (i = 0; name != NULL && list[i] != NULL; i++)
+		if (strcmp(list[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+hold_event(struct json_object *ev)
+{
+	struct held	*h;
+
+	if (n.nheld >= NET_MAX_HELD) {
+		log_warnx("offline with %d events waiting; dropping one",
+		    NET_MAX_HELD);
+		return;
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->ev = json_object_get(ev);
+	TAILQ_INSERT_TAIL(&n.held, h, entry);
+	n.nheld++;
+}
+
 static void
 emit(struct json_object *ev, enum route_mode mode, const char *project_id,
     const char *reply_channel, const char *source)
 {
+	const char	*name = json_get_str(ev, "event");
+
+	if (!gw_online() && name_in(name, must_deliver)) {
+		hold_event(ev);
+		return;
+	}
 	if (route_event(ev, mode, project_id, reply_channel, source) == 0 &&
 	    gw_send(ev) == -1)
-		log_debug("offline: dropped %s event",
-		    json_get_str(ev, "event"));
+		log_debug("offline: dropped %s event", name);
 	backpressure();
+}
+
+/* Back online with a fresh session list: what waited goes out now. */
+static void
+send_held(void)
+{
+	struct held	*h;
+
+	while (gw_online() && (h = TAILQ_FIRST(&n.held)) != NULL) {
+		TAILQ_REMOVE(&n.held, h, entry);
+		n.nheld--;
+		json_object_object_del(h->ev, "client_sessions");
+		json_object_object_del(h->ev, "reply_channel");
+		emit(h->ev, ROUTE_SESSION_AWARE,
+		    json_get_str(h->ev, "project_id"), NULL, NULL);
+		json_object_put(h->ev);
+		free(h);
+	}
 }
 
 /* An error about a gateway message, routed as a command reply would be. */
@@ -315,7 +392,8 @@ forward(enum role role, const char *cmd, struct json_object *payload,
 
 /* A command net makes up itself, e.g. system_info for new sessions. */
 static uint32_t
-internal_cmd(const char *cmd, enum route_mode mode)
+internal_cmd(const char *cmd, enum route_mode mode, const char *project_id,
+    const char *session)
 {
 	const struct cmd_entry	*e = cmd_lookup(cmd);
 	struct json_object	*p;
@@ -325,6 +403,10 @@ internal_cmd(const char *cmd, enum route_mode mode)
 		return 0;
 	p = json_object_new_object();
 	json_set_str(p, "cmd", cmd);
+	if (project_id != NULL)
+		json_set_str(p, "project_id", project_id);
+	if (session != NULL)
+		json_set_str(p, "source_client_session", session);
 	id = forward(e->role, cmd, p, mode);
 	json_object_put(p);
 	return id;
@@ -339,7 +421,8 @@ sysinfo_cb(int fd, short ev, void *arg)
 	if (!gw_online() || route_count() == 0 || n.sysinfo_req != 0 ||
 	    n.links[ROLE_FS] == NULL)
 		return;
-	n.sysinfo_req = internal_cmd("system_info", ROUTE_SESSION_AWARE);
+	n.sysinfo_req = internal_cmd("system_info", ROUTE_SESSION_AWARE, NULL,
+	    NULL);
 }
 
 /* ---- commands handled inside net ---- */
@@ -348,9 +431,10 @@ static void
 sessions_update(struct json_object *payload)
 {
 	struct json_object	*sessions = json_get(payload, "sessions");
+	const struct client_session *cs;
 	char			**old, err[256];
-	size_t			 i, nold = route_count();
-	int			 fresh = 0;
+	size_t			 i, j, nold = route_count();
+	int			 fresh = 0, isnew;
 
 	old = xcalloc(nold + 1, sizeof(*old));
 	for (i = 0; i < nold; i++)
@@ -359,19 +443,26 @@ sessions_update(struct json_object *payload)
 		net_error(payload, "%s", err);
 		goto out;
 	}
-	for (i = 0; i < route_count() && !fresh; i++) {
-		size_t	 j;
-
+	for (i = 0; i < route_count(); i++) {
+		cs = route_session(i);
+		for (j = 0, isnew = 1; j < nold && isnew; j++)
+			if (strcmp(old[j], cs->channel_name) == 0)
+				isnew = 0;
+		if (!isnew)
+			continue;
+		if (!fresh)	/* reference §1.8: system_info to every session */
+			internal_cmd("system_info", ROUTE_RESPONSE, NULL, NULL);
 		fresh = 1;
-		for (j = 0; j < nold; j++)
-			if (strcmp(old[j], route_session(i)->channel_name) == 0)
-				fresh = 0;
+		/* Each new session learns the terminals it can see. */
+		if (!cs->dashboard && cs->project_id != NULL)
+			internal_cmd("terminal_list", ROUTE_REQUESTER,
+			    cs->project_id, cs->channel_name);
+		internal_cmd("terminal_list", ROUTE_REQUESTER, NULL,
+		    cs->channel_name);
 	}
 	log_debug("client sessions: %zu (%s)", route_count(),
 	    fresh ? "new ones" : "no new ones");
-	/* New sessions get system_info, like upstream (to every session). */
-	if (fresh)
-		internal_cmd("system_info", ROUTE_RESPONSE);
+	send_held();
 out:
 	for (i = 0; i < nold; i++)
 		free(old[i]);
@@ -509,15 +600,86 @@ net_offline(void)
 
 /* ---- events from the workers ---- */
 
-static int
-is_requester_event(const char *name)
-{
-	int	 i;
 
-	for (i = 0; requester_events[i] != NULL; i++)
-		if (strcmp(requester_events[i], name) == 0)
+static void
+track_terminal(const char *name, struct json_object *ev)
+{
+	const char	*id = json_get_str(ev, "terminal_id");
+	const char	*project = json_get_str(ev, "project_id");
+	struct tracked	*t;
+
+	if (id == NULL)
+		return;
+	if (strcmp(name, "terminal_started") == 0) {
+		if (n.nterms >= NET_MAX_TERMINALS || strlen(id) >= sizeof(t->id))
+			return;
+		t = xcalloc(1, sizeof(*t));
+		strlcpy_chk(t->id, id, sizeof(t->id));
+		t->project_id = project != NULL ? xstrdup(project) : NULL;
+		TAILQ_INSERT_TAIL(&n.terms, t, entry);
+		n.nterms++;
+	} else if (strcmp(name, "terminal_exit") == 0) {
+		TAILQ_FOREACH(t, &n.terms, entry)
+			if (strcmp(t->id, id) == 0)
+				break;
+		if (t == NULL)
+			return;
+		TAILQ_REMOVE(&n.terms, t, entry);
+		n.nterms--;
+		free(t->project_id);
+		free(t);
+	}
+}
+
+static int
+tracked_has(const char *id)
+{
+	struct tracked	*t;
+
+	TAILQ_FOREACH(t, &n.terms, entry)
+		if (strcmp(t->id, id) == 0)
 			return 1;
 	return 0;
+}
+
+/* term died and its terminals with it (their ptys closed): say so. */
+static void
+terminals_lost(void)
+{
+	struct json_object	*ev;
+	struct tracked		*t;
+
+	while ((t = TAILQ_FIRST(&n.terms)) != NULL) {
+		ev = json_event_new("terminal_exit");
+		json_set_str(ev, "terminal_id", t->id);
+		json_set_int(ev, "returncode", -SIGHUP);
+		json_object_object_add(ev, "project_id", t->project_id ?
+		    json_object_new_string(t->project_id) : NULL);
+		json_set_str(ev, "reason", "the terminal service stopped");
+		track_terminal("terminal_exit", ev);
+		emit(ev, ROUTE_SESSION_AWARE, json_get_str(ev, "project_id"),
+		    NULL, NULL);
+		json_object_put(ev);
+	}
+}
+
+/* net's own terminal_list after (re)linking term: who is alive there. */
+static void
+sink_event(struct json_object *ev, const char *name)
+{
+	struct json_object	*arr, *one;
+	size_t			 i;
+
+	if (strcmp(name, "terminal_list") != 0 ||
+	    (arr = json_get(ev, "sessions")) == NULL ||
+	    !json_object_is_type(arr, json_type_array))
+		return;
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		one = json_object_array_get_idx(arr, i);
+		if (json_get_str(one, "terminal_id") != NULL &&
+		    !tracked_has(json_get_str(one, "terminal_id")))
+			track_terminal("terminal_started", one);
+	}
 }
 
 static void
@@ -531,6 +693,10 @@ deliver(struct json_object *ev, const char *name, struct request *r)
 		emit(ev, ROUTE_SESSION_AWARE, project, NULL, NULL);
 		return;
 	}
+	if (r->sink) {
+		sink_event(ev, name);
+		return;
+	}
 	if (r->request_id != NULL && json_get(ev, "request_id") == NULL)
 		json_object_object_add(ev, "request_id",
 		    json_object_get(r->request_id));
@@ -541,7 +707,7 @@ deliver(struct json_object *ev, const char *name, struct request *r)
 		trace_stamp(trace, "device_send");
 		json_object_object_add(ev, "trace", trace);
 	}
-	mode = is_requester_event(name) ? ROUTE_REQUESTER : r->mode;
+	mode = name_in(name, requester_events) ? ROUTE_REQUESTER : r->mode;
 	if (strcmp(name, "error") == 0)
 		project = r->project_id;
 	emit(ev, mode, project, r->reply_channel, r->source);
@@ -576,6 +742,8 @@ worker_event(enum role role, struct ipc_msg *msg)
 		json_object_put(ev);
 		return;
 	}
+	if (role == ROLE_TERM)
+		track_terminal(name, ev);
 	deliver(ev, name, r);
 	json_object_put(ev);
 }
@@ -636,6 +804,24 @@ worker_err(struct ipc *ipc, const char *why, void *arg)
 	if (n.links[role] == ipc)
 		n.links[role] = NULL;
 	worker_lost(role);
+	if (role == ROLE_TERM)
+		terminals_lost();
+}
+
+/* A new net (or a new link) learns which terminals term already runs. */
+static void
+resync_terminals(void)
+{
+	struct json_object	*p = json_object_new_object();
+	uint32_t		 id;
+	struct request		*r;
+
+	json_set_str(p, "cmd", "terminal_list");
+	json_set_str(p, "project_id", "all");
+	if ((id = forward(ROLE_TERM, "terminal_list", p, ROUTE_RESPONSE)) != 0 &&
+	    (r = req_find(id)) != NULL)
+		r->sink = 1;
+	json_object_put(p);
 }
 
 /* The worker is there now: what waited for it goes, in arrival order. */
@@ -667,6 +853,8 @@ set_link(enum role role, int fd)
 		ipc_pause(n.links[role], 1);
 	log_debug("linked to %s", role_name(role));
 	release(role);
+	if (role == ROLE_TERM)
+		resync_terminals();
 }
 
 /* ---- the parent ---- */
@@ -742,6 +930,8 @@ net_main(struct child_boot *boot)
 	n.boot = boot;
 	TAILQ_INIT(&n.reqs);
 	TAILQ_INIT(&n.pending);
+	TAILQ_INIT(&n.held);
+	TAILQ_INIT(&n.terms);
 	signal(SIGPIPE, SIG_IGN);
 	if ((n.base = event_base_new()) == NULL)
 		fatalx("event_base_new");

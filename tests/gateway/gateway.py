@@ -1516,6 +1516,54 @@ class Daemon:
 # ---------------------------------------------------------------------------
 # CLI
 
+def interactive_shell(s):
+    """Raw tty pass-through to a terminal on the device until its shell
+    exits; the window size follows SIGWINCH."""
+    import select
+    import termios
+    import tty
+    rows, cols = os.get_terminal_size(0)
+    ev = s.request({"cmd": "terminal_start", "rows": rows, "cols": cols},
+                   event="terminal_started", timeout=15)
+    tid = ev["terminal_id"]
+    print("== a shell on the device (%s); exit it to end the demo"
+          % ev.get("shell"))
+    resized = []
+    old_winch = signal.signal(signal.SIGWINCH,
+                              lambda *a: resized.append(True))
+    saved = termios.tcgetattr(0)
+    cursor = s.mark()
+    try:
+        tty.setraw(0)
+        while True:
+            with s.gw._cond:
+                evs = s.events[cursor:]
+                cursor = len(s.events)
+            for e in evs:
+                if e.get("event") == "terminal_data" and \
+                        e.get("channel") == tid:
+                    os.write(1, e["data"].encode("utf-8", "replace"))
+                elif e.get("event") == "terminal_exit" and \
+                        e.get("terminal_id") == tid:
+                    return e.get("returncode")
+            if resized:
+                resized.clear()
+                rows, cols = os.get_terminal_size(0)
+                s.send({"cmd": "terminal_resize", "terminal_id": tid,
+                        "rows": rows, "cols": cols})
+            ready, _, _ = select.select([0], [], [], 0.01)
+            if ready:
+                data = os.read(0, 4096)
+                if not data:
+                    return None
+                s.send({"cmd": "terminal_send", "terminal_id": tid,
+                        "data": data.decode("utf-8", "replace")})
+    finally:
+        termios.tcsetattr(0, termios.TCSADRAIN, saved)
+        signal.signal(signal.SIGWINCH, old_winch)
+        print()
+
+
 def demo(args):
     binary = os.path.abspath(args.daemon)
     if not os.access(binary, os.X_OK):
@@ -1562,6 +1610,8 @@ def demo(args):
             print(daemon.log_text())
         print("device authenticated in %.0f ms; system_info answered"
               % auth_ms)
+        if sys.stdin.isatty() and sys.stdout.isatty() and not args.no_shell:
+            interactive_shell(s)
         ok = True
         return 0
     except (GatewayError, AssertionError, OSError,
@@ -1638,6 +1688,9 @@ def main(argv=None):
                    help="target User for the demo when run as root "
                    "(default %(default)s; created if missing)")
     p.add_argument("--timeout", type=float, default=20.0)
+    p.add_argument("--no-shell", action="store_true",
+                   help="--demo: stop after system_info; otherwise a shell "
+                   "on the device follows when run on a terminal")
     p.add_argument("--keep", action="store_true",
                    help="keep the demo's temporary directory")
     p.add_argument("--verbose", "-v", action="store_true")

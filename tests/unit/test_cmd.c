@@ -24,6 +24,11 @@ static const struct {
 } known[] = {
 	{ "client_sessions_update",	ROLE_NET },
 	{ "system_info",		ROLE_FS },
+	{ "terminal_list",		ROLE_TERM },
+	{ "terminal_resize",		ROLE_TERM },
+	{ "terminal_send",		ROLE_TERM },
+	{ "terminal_start",		ROLE_TERM },
+	{ "terminal_stop",		ROLE_TERM },
 };
 
 static struct json_object *
@@ -106,7 +111,6 @@ test_lookup(void **state)
 	assert_null(cmd_lookup("system_inf"));
 	assert_null(cmd_lookup("a"));
 	assert_null(cmd_lookup("zzz"));
-	assert_null(cmd_lookup("terminal_start"));	/* not yet */
 }
 
 static const struct arg_spec str_spec[] = {
@@ -359,6 +363,19 @@ test_common_args(void **state)
 
 	(void)state;
 	check_cmd("system_info", "{\"cmd\":\"system_info\"}", NULL);
+	check_cmd("terminal_start", "{\"rows\":40,\"cols\":100}", NULL);
+	check_cmd("terminal_start", "{\"rows\":0}",
+	    "rows must be between 1 and 1000");
+	check_cmd("terminal_start", "{\"cols\":\"80\"}",
+	    "cols must be an integer");
+	check_cmd("terminal_send", "{\"terminal_id\":\"ab\",\"data\":5}",
+	    "data must be a string");
+	check_cmd("terminal_send", "{\"data\":\"x\"}",
+	    "terminal_id is required");
+	check_cmd("terminal_resize", "{\"terminal_id\":\"ab\",\"rows\":24}",
+	    "cols is required");
+	check_cmd("terminal_stop", "{\"terminal_id\":\"\"}",
+	    "terminal_id must not be empty");
 	check_cmd("system_info", "{\"cmd\":\"system_info\",\"request_id\":\"r1\","
 	    "\"source_client_session\":\"specific..inmemory!abc\","
 	    "\"reply_channel\":\"x\",\"project_id\":\"p\","
