@@ -46,22 +46,23 @@ utf8_lead(unsigned char c, unsigned char *lo, unsigned char *hi)
 	return 0;
 }
 
-/* Length of the well-formed multibyte character at p, 0 if there is none. */
-static size_t
-utf8_char(const unsigned char *p, size_t avail)
+int
+utf8_check(const unsigned char *s, size_t avail)
 {
 	unsigned char	lo, hi;
-	size_t		n, i;
+	int		need, k;
 
-	n = utf8_lead(p[0], &lo, &hi);
-	if (n < 2 || n > avail)
-		return 0;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
+	if ((need = utf8_lead(s[0], &lo, &hi)) == 0)
+		return -1;
+	for (k = 1; k < need; k++) {
+		if ((size_t)k >= avail)
 			return 0;
-	return n;
+		if (s[k] < lo || s[k] > hi)
+			return -k;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return need;
 }
 
 int
@@ -70,7 +71,7 @@ utf8_valid(const char *s, size_t len)
 	const unsigned char	*p = (const unsigned char *)s;
 	const unsigned char	*end = p + len;
 	uint64_t		 w;
-	size_t			 n;
+	int			 r;
 
 	while (p < end) {
 		/* Gateway traffic is mostly ASCII: take it a word at a time. */
@@ -85,9 +86,9 @@ utf8_valid(const char *s, size_t len)
 			p++;
 			continue;
 		}
-		if ((n = utf8_char(p, end - p)) == 0)
+		if ((r = utf8_check(p, end - p)) <= 0)
 			return 0;
-		p += n;
+		p += r;
 	}
 	return 1;
 }

@@ -8,6 +8,12 @@
 
 /* 1 if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 int	 utf8_valid(const char *, size_t);
+/*
+ * The sequence at s[0] (avail > 0): n > 0 well-formed bytes; 0 a valid
+ * prefix needing more than avail; -k an invalid maximal subpart of k
+ * bytes (Unicode's "maximal subpart" rule for U+FFFD substitution).
+ */
+int	 utf8_check(const unsigned char *, size_t);
 /* Length of the longest prefix of s[0..len) that ends on a character boundary. */
 size_t	 utf8_boundary(const char *, size_t);
 /*

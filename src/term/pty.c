@@ -27,6 +27,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "log.h"
 #include "xmalloc.h"
 #include "pty.h"
@@ -648,49 +649,6 @@ pty_signal_group(pid_t pid, int sig)
  */
 
 static const char	 repl[3] = { (char)0xef, (char)0xbf, (char)0xbd };
-
-/*
- * Looks at the sequence starting at s[0] (avail > 0 bytes).
- * Returns n > 0: a well-formed sequence of n bytes;
- *	   0: a valid prefix that needs more bytes than avail;
- *	  -k: an invalid maximal subpart of k bytes.
- */
-static int
-utf8_check(const unsigned char *s, size_t avail)
-{
-	unsigned char	 c = s[0], lo = 0x80, hi = 0xbf;
-	int		 need, k;
-
-	if (c < 0x80)
-		return 1;
-	if (c < 0xc2)
-		return -1;
-	if (c < 0xe0)
-		need = 2;
-	else if (c < 0xf0) {
-		need = 3;
-		if (c == 0xe0)
-			lo = 0xa0;	/* overlong */
-		else if (c == 0xed)
-			hi = 0x9f;	/* surrogates */
-	} else if (c < 0xf5) {
-		need = 4;
-		if (c == 0xf0)
-			lo = 0x90;	/* overlong */
-		else if (c == 0xf4)
-			hi = 0x8f;	/* above U+10FFFF */
-	} else
-		return -1;
-	for (k = 1; k < need; k++) {
-		if ((size_t)k >= avail)
-			return 0;
-		if (s[k] < lo || s[k] > hi)
-			return -k;
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	return need;
-}
 
 static void
 out_reserve(char **out, size_t *outlen, size_t *outcap, size_t more)
