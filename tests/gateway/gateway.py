@@ -1522,7 +1522,7 @@ def interactive_shell(s):
     import select
     import termios
     import tty
-    rows, cols = os.get_terminal_size(0)
+    cols, rows = os.get_terminal_size(0)
     ev = s.request({"cmd": "terminal_start", "rows": rows, "cols": cols},
                    event="terminal_started", timeout=15)
     tid = ev["terminal_id"]
@@ -1548,7 +1548,7 @@ def interactive_shell(s):
                     return e.get("returncode")
             if resized:
                 resized.clear()
-                rows, cols = os.get_terminal_size(0)
+                cols, rows = os.get_terminal_size(0)
                 s.send({"cmd": "terminal_resize", "terminal_id": tid,
                         "rows": rows, "cols": cols})
             ready, _, _ = select.select([0], [], [], 0.01)
