@@ -105,8 +105,18 @@ send_event(unsigned int type, uint32_t id, struct json_object *ev)
 		return;
 	}
 	text = json_text(ev, &len);
-	if (ipc_send_str(w.net, type, id, -1, text) == -1)
+	if (ipc_send_str(w.net, type, id, -1, text) == -1) {
 		log_warnx("cannot queue an event for net (%zu bytes)", len);
+		/* The client waits for an answer: an error is one. */
+		if (id != 0 && len > IPC_MAX_DATA / 2) {
+			json_object_put(ev);
+			ev = json_event_new("error");
+			json_set_str(ev, "message",
+			    "the answer is too large to send");
+			text = json_text(ev, &len);
+			ipc_send_str(w.net, type, id, -1, text);
+		}
+	}
 	json_object_put(ev);
 }
 

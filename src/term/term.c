@@ -13,6 +13,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@
 #define TERM_INPUT_MAX		(16 * 1024 * 1024)
 #define TERM_STOP_GRACE_MS	2000
 #define TERM_STOP_POLL_USEC	50000
+#define TERM_LIST_BUDGET	(12 * 1024 * 1024)	/* under IPC_MAX_DATA */
 #define TERM_ROWS		24
 #define TERM_COLS		80
 
@@ -62,6 +64,7 @@ struct terminal {
 	char			 created_at[64];
 	int			 rows;
 	int			 cols;
+	struct timespec		 last_flush;
 	int			 reaped;
 	int			 returncode;
 	int			 eof;
@@ -190,6 +193,7 @@ term_flush(struct terminal *t)
 	set_project(ev, t->project_id);
 	worker_event(0, ev);
 	t->outlen = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t->last_flush);
 	/* The program blocks on a full pty, as under ssh, not our memory. */
 	if (worker_net_queued() > WORKER_OUT_HIGH)
 		pause_reading(1);
@@ -203,17 +207,40 @@ flush_cb(int fd, short ev, void *arg)
 	term_flush(arg);
 }
 
+static long
+usec_since(const struct timespec *then)
+{
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - then->tv_sec) * 1000000 +
+	    (now.tv_nsec - then->tv_nsec) / 1000;
+}
+
+/*
+ * A keystroke's echo goes out at once; only output that keeps coming is
+ * gathered, for at most TERM_COALESCE_USEC, into fewer larger events.
+ */
 static void
 term_output(struct terminal *t, const char *buf, size_t len)
 {
-	struct timeval	 tv = { 0, TERM_COALESCE_USEC };
+	struct timeval	 tv = { 0, 0 };
+	long		 idle;
 
 	screen_feed(t->screen, buf, len);
 	utf8_stream(&t->carry, buf, len, &t->out, &t->outlen, &t->outcap);
+	if (t->outlen == 0 || evtimer_pending(t->ev_flush, NULL))
+		goto full;
+	idle = usec_since(&t->last_flush);
+	if (idle >= TERM_COALESCE_USEC) {
+		term_flush(t);
+		return;
+	}
+	tv.tv_usec = TERM_COALESCE_USEC - idle;
+	evtimer_add(t->ev_flush, &tv);
+full:
 	if (t->outlen >= TERM_FLUSH_SIZE)
 		term_flush(t);
-	else if (t->outlen > 0 && !evtimer_pending(t->ev_flush, NULL))
-		evtimer_add(t->ev_flush, &tv);
 }
 
 static void
@@ -291,6 +318,9 @@ term_free(struct terminal *t)
 	free(t->out);
 	free(t->project_id);
 	free(t);
+	/* Scrollback is large and freed in pieces: give it back to the system. */
+	if (nterminals == 0 || nterminals % 16 == 0)
+		malloc_trim(0);
 }
 
 static void
@@ -405,6 +435,7 @@ cmd_terminal_start(struct worker_req *req)
 	const char		*env[8];
 	char			 err[512], idenv[64], path[PATH_MAX + 64];
 	char			 sock[PATH_MAX + 32], browser[PATH_MAX + 16], id[33];
+	char			 prompt[2 * PATH_MAX + 64];
 	int			 n = 0, rows, cols;
 
 	rows = opt_int(req->cmd, "rows", TERM_ROWS);
@@ -428,9 +459,17 @@ cmd_terminal_start(struct worker_req *req)
 		    link_socket());
 		snprintf(browser, sizeof(browser), "BROWSER=%s/xdg-open",
 		    link_bindir());
+		/*
+		 * A login shell's profile resets PATH; bash puts the openers
+		 * back before each prompt (BROWSER covers every shell).
+		 */
+		snprintf(prompt, sizeof(prompt), "PROMPT_COMMAND=case :$PATH: "
+		    "in *:%s:*) ;; *) PATH=%s:$PATH;; esac", link_bindir(),
+		    link_bindir());
 		env[n++] = path;
 		env[n++] = sock;
 		env[n++] = browser;
+		env[n++] = prompt;
 	}
 	env[n] = NULL;
 	memset(&spec, 0, sizeof(spec));
@@ -591,10 +630,32 @@ cmd_terminal_stop(struct worker_req *req)
 	worker_reply(req->id, ev);
 }
 
+/*
+ * The oldest scrollback goes first when a list would not fit in one
+ * message: keep the last `keep` bytes, from a line start (every rendered
+ * line resets its attributes, so a line start is a clean cut).
+ */
+static const char *
+trim_buffer(const char *buf, size_t *len, size_t keep)
+{
+	const char	*p;
+
+	if (*len <= keep)
+		return buf;
+	p = buf + (*len - keep);
+	while (p < buf + *len - 1 && !(p[0] == '\r' && p[1] == '\n'))
+		p++;
+	if (p < buf + *len - 1)
+		p += 2;
+	*len -= p - buf;
+	return p;
+}
+
 static struct json_object *
-term_session(struct terminal *t)
+term_session(struct terminal *t, size_t keep)
 {
 	struct json_object	*s = json_object_new_object();
+	const char		*kept;
 	char			*buf;
 	size_t			 len;
 
@@ -604,7 +665,8 @@ term_session(struct terminal *t)
 	json_object_object_add(s, "returncode", t->reaped ?
 	    json_object_new_int(t->returncode) : NULL);
 	buf = screen_render(t->screen, &len);
-	json_object_object_add(s, "buffer", json_object_new_string_len(buf,
+	kept = trim_buffer(buf, &len, keep);
+	json_object_object_add(s, "buffer", json_object_new_string_len(kept,
 	    len));
 	free(buf);
 	json_set_str(s, "status", t->reaped ? "exited" : "active");
@@ -635,9 +697,16 @@ cmd_terminal_list(struct worker_req *req)
 	struct json_object	*ev, *arr = json_object_new_array();
 	struct terminal		*t;
 
+	size_t			 n = 0, keep;
+
 	TAILQ_FOREACH(t, &terminals, entry)
 		if (!t->stopping && list_match(t, want))
-			json_object_array_add(arr, term_session(t));
+			n++;
+	/* JSON escaping can double control-heavy text: leave room for it. */
+	keep = n > 0 ? TERM_LIST_BUDGET / 2 / n : 0;
+	TAILQ_FOREACH(t, &terminals, entry)
+		if (!t->stopping && list_match(t, want))
+			json_object_array_add(arr, term_session(t, keep));
 	ev = json_event_new("terminal_list");
 	json_object_object_add(ev, "sessions", arr);
 	set_project(ev, want);

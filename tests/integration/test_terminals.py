@@ -500,7 +500,7 @@ def test_paste_1mib_echoed_back_by_cat(dashboard):
     assert len(payload) == 1024 * 1024
     t = start_term(dashboard)
     t.send("stty -echo -icanon; cat\n")
-    wait_child(t.pid, "cat")
+    cat = wait_child(t.pid, "cat")
     since = t.mark()
     ack = dashboard.request({"cmd": "terminal_send", "terminal_id": t.id,
                              "data": payload}, 30, event="terminal_send_ack")
@@ -516,6 +516,7 @@ def test_paste_1mib_echoed_back_by_cat(dashboard):
             next((i for i, (a, b) in enumerate(zip(got, payload)) if a != b),
                  min(len(got), len(payload))))
     t.send("\x03")
+    wait_gone(cat.pid, 2)       # else cat may read what comes next
     t.sh("stty sane")
 
 
