@@ -26,20 +26,42 @@
  * The right half of a wide character emits nothing. Lines are joined with
  * "\r\n" and the cursor follows as ESC[row;colH, also when it is hidden.
  *
- * What the input path adds to libvterm 0.1.4 (screen_feed): a shadow of its
- * parser that
- * - carries SGR 2 (dim) and 8 (conceal), which 0.1.4 ignores, in the cell's
- *   font number (0-9 per cell, nothing renders fonts): after each SGR the
- *   pen's font is set to dim | conceal << 1 with an injected SGR 10-13;
- * - drops CSI parameters beyond libvterm's 16, which 0.1.4 writes past the
- *   end of its array;
- * - never lets a write end between the ESC and the backslash of a string
- *   terminator (0.1.4 computes a negative length when it does);
- * - never lets a write end inside a UTF-8 sequence: 0.1.4 loses the partial
- *   character when text precedes it in the same write ("x\xe4" then
- *   "\xb8\xad" gives x and two U+FFFD), so the tail waits in carry[];
- * - keeps every write short, because libvterm puts a code point array the
- *   size of the write on its stack.
+ * The input path guards libvterm 0.1.4, whose bugs would otherwise let
+ * ordinary program output hang or corrupt the term worker:
+ * - UTF-8 is checked first (screen_feed): invalid sequences become U+FFFD,
+ *   as in the terminal_data stream; U+0080..U+009F become 7-bit C1 controls
+ *   (ESC Fe), as the client's terminal reads them, where 0.1.4 would print
+ *   them with width -1 and walk the cursor off the screen; a character
+ *   split between feeds waits in carry[], as 0.1.4 loses one cut after
+ *   other text of the same write;
+ * - a shadow of libvterm's parser (step) carries SGR 2 (dim) and 8
+ *   (conceal), which 0.1.4 ignores, in the cell's font number (0-9 per
+ *   cell; nothing renders fonts) by injecting SGR 10-13 after each SGR;
+ *   drops CSI parameters beyond 16, which 0.1.4 writes past its array;
+ *   never ends a write between the ESC and the backslash of a string
+ *   terminator (0.1.4 computes a negative length); and prints REP itself,
+ *   as 0.1.4 loops forever without a previous character and writes past
+ *   the line after a wide one;
+ * - writes are at most WRITE_MAX bytes: libvterm puts a code point array
+ *   the size of the write on its stack;
+ * - the model is at least MIN_COLS wide: a wide character in one column is
+ *   written past the line;
+ * - a cursor left off the screen (after a resize, or DECRC of a position
+ *   saved on a larger screen) is put back on it, and a resize resets the
+ *   scroll region and margins (cursor_fix).
+ *
+ * Floods. libvterm scrolls by moving the whole screen in memory, once per
+ * line (about 12 MB/s of plain text here, half what a PTY delivers), so
+ * plain text (printable, UTF-8, \t \r \n only) that arrives with the
+ * cursor on the bottom row, column 0, of a full-screen scroll region is held
+ * back in pend. Once pend has K = rows + SCREEN_SCROLLBACK newlines after
+ * some "\r\n", everything before that "\r\n" is dropped unfed: those K
+ * newlines scroll every row it could have drawn off the screen and then
+ * push SCREEN_SCROLLBACK newer lines through the ring, so the dropped part
+ * cannot show in any later state. (Both ends of the dropped part are at the
+ * bottom row, column 0, with the same pen, after a printed character and
+ * "\r\n", so nothing else carries over.) Any other byte, a render or a
+ * resize feeds pend to libvterm first.
  */
 #include "config.h"
 
@@ -51,16 +73,16 @@
 
 #include <vterm.h>
 
-#include "log.h"
 #include "xmalloc.h"
 #include "term/screen.h"
 
-#define SB_MAXBYTES	(640 * 1024)	/* scrollback text, whatever the lines */
+#define SB_MAXBYTES	(512 * 1024)	/* scrollback text, at most */
+#define PEND_MAX	(192 * 1024)	/* flood text held back, before a cut */
+#define PEND_STEP	(64 * 1024)	/* appended between two cut checks */
 #define SB_INITIAL	64		/* ring slots before the first growth */
 #define WRITE_MAX	4096		/* bytes per vterm_input_write() */
 #define CSI_MAXARGS	16		/* libvterm's CSI_ARGS_MAX */
-#define CARRY_MAX	8		/* > the longest sequence libvterm decodes */
-#define ARG_SATURATE	0x3fffffffL
+#define MIN_COLS	2		/* narrowest model (see above) */
 
 #define FONT_DIM	0x1
 #define FONT_CONCEAL	0x2
@@ -77,7 +99,7 @@
 #define COLOUR_INDEXED	0x1000000U
 #define COLOUR_RGB	0x2000000U
 
-#define CONTINUATION	((uint32_t)-1)	/* libvterm's right half of a wide cell */
+#define CONTINUATION	((uint32_t)-1)	/* right half of a wide character */
 
 enum tstate {
 	T_GROUND,
@@ -95,11 +117,12 @@ enum action {
 	ACT_CSI,	/* split after it: the pen is known at a CSI's start */
 	ACT_SGR,	/* write through it, then fix up dim and conceal */
 	ACT_DROP,	/* leave it out */
-	ACT_HOLD	/* ESC inside a string: write it with the next byte */
+	ACT_HOLD,	/* ESC inside a string: write it with the next byte */
+	ACT_REP		/* REP: cancel it, print the character ourselves */
 };
 
 struct sbline {
-	char		*text;		/* rendered line, no NUL; NULL if empty */
+	char		*text;		/* rendered, no NUL; NULL if empty */
 	size_t		 len;
 };
 
@@ -138,13 +161,24 @@ struct screen {
 
 	/* The shadow of libvterm's parser. */
 	enum tstate	 ts;
-	int		 csi_private;	/* leader or intermediate byte seen */
+	int		 esc_intermed;	/* ESC followed by an intermediate */
+	int		 csi_leader;	/* first leader byte, or 0 */
+	int		 csi_intermed;	/* intermediate byte seen */
 	int		 csi_drop;	/* past CSI_MAXARGS parameters */
 	int		 nargs;
 	long		 args[CSI_MAXARGS];
 	int		 pend_esc;
-	unsigned char	 carry[CARRY_MAX];	/* unfinished UTF-8 of the last feed */
+	char		 last[4];	/* last character printed, for REP */
+	size_t		 nlast;
+	unsigned char	 carry[4];	/* unfinished UTF-8 of the last feed */
 	size_t		 ncarry;
+
+	/* Floods. */
+	int		 region;	/* DECSTBM may not be the full screen */
+	int		 margins;	/* DECLRMM may be on */
+	int		 flood;		/* plain text goes to pend */
+	struct buf	 pend;
+	size_t		 pend_nl;	/* newlines in pend */
 };
 
 static void	*vt_malloc(size_t, void *);
@@ -175,7 +209,7 @@ discard(const char *s, size_t len, void *arg)
 	(void)arg;
 }
 
-/* What malloc really takes for n bytes (glibc: 8-byte header, 16-byte steps). */
+/* What malloc takes for n bytes (glibc: 8-byte header, 16-byte steps). */
 static size_t
 chunk(size_t n)
 {
@@ -248,7 +282,7 @@ buf_addnum(struct buf *b, unsigned int n)
 	buf_add(b, tmp, (size_t)len);
 }
 
-/* Code points that would break the replay or are not characters become U+FFFD. */
+/* Code points that would break the replay, or no characters: U+FFFD. */
 static void
 put_utf8(struct buf *b, uint32_t cp)
 {
@@ -524,6 +558,7 @@ line_decode(struct screen *dec, const char *text, size_t len,
 	dec->ts = T_GROUND;
 	dec->pend_esc = 0;
 	dec->ncarry = 0;
+	dec->region = dec->margins = 0;
 	screen_feed(dec, text, len);
 	vterm_get_size(dec->vt, NULL, &dcols);
 	vterm_state_get_default_colors(dec->state, &fg, &bg);
@@ -573,8 +608,8 @@ screen_create(int rows, int cols, int history)
 
 	if (rows < 1)
 		rows = 1;
-	if (cols < 1)
-		cols = 1;
+	if (cols < MIN_COLS)
+		cols = MIN_COLS;
 	s = xcalloc(1, sizeof(*s));
 	s->vt = vterm_new_with_allocator(rows, cols, &vt_allocator, s);
 	vterm_set_utf8(s->vt, 1);
@@ -608,6 +643,7 @@ screen_free(struct screen *s)
 		free(s->sb[(s->sbhead + i) % s->sbcap].text);
 	free(s->sb);
 	free(s->line.p);
+	free(s->pend.p);
 	if (s->dec != NULL)
 		screen_free(s->dec);
 	free(s);
@@ -706,8 +742,8 @@ csi_param(struct screen *s, unsigned char c)
 	if (c >= '0' && c <= '9') {
 		if (*a == CSI_ARG_MISSING)
 			*a = 0;
-		if (*a < ARG_SATURATE)
-			*a = *a * 10 + (c - '0');
+		/* libvterm's arithmetic, overflow included. */
+		*a = (long)((unsigned long)*a * 10 + (unsigned long)(c - '0'));
 		return ACT_NONE;
 	}
 	if (s->nargs == CSI_MAXARGS - 1) {
@@ -720,6 +756,31 @@ csi_param(struct screen *s, unsigned char c)
 	return ACT_NONE;
 }
 
+/* Scroll region and margins, as far as floods need to know them. */
+static void
+csi_modes(struct screen *s, unsigned char final)
+{
+	long	top, bottom;
+	int	i, rows;
+
+	/* No DECSTR: 0.1.4 expects its '!' as a leader and never sees one. */
+	if (s->csi_intermed != 0)
+		return;
+	if (s->csi_leader == 0 && final == 'r') {
+		vterm_get_size(s->vt, &rows, NULL);
+		top = CSI_ARG(s->args[0]);
+		bottom = s->nargs > 1 ? CSI_ARG(s->args[1]) : CSI_ARG_MISSING;
+		s->region = !((top == CSI_ARG_MISSING || top <= 1) &&
+		    (bottom == CSI_ARG_MISSING || bottom >= rows));
+		return;
+	}
+	if (s->csi_leader == '?' && (final == 'h' || final == 'l')) {
+		for (i = 0; i < s->nargs; i++)
+			if (CSI_ARG(s->args[i]) == 69)
+				s->margins = final == 'h';
+	}
+}
+
 static enum action
 esc_byte(struct screen *s, unsigned char c)
 {
@@ -730,15 +791,23 @@ esc_byte(struct screen *s, unsigned char c)
 		return ACT_NONE;
 	case '[':
 		s->ts = T_CSI_LEADER;
-		s->csi_private = 0;
+		s->csi_leader = 0;
+		s->csi_intermed = 0;
 		s->csi_drop = 0;
 		s->nargs = 0;
 		s->args[0] = CSI_ARG_MISSING;
 		return ACT_CSI;
 	}
-	/* Intermediates and bytes libvterm does not take keep it in ESC. */
-	if (c >= 0x30 && c < 0x7f)
+	if (c >= 0x20 && c <= 0x2f) {
+		s->esc_intermed = 1;
+		return ACT_NONE;
+	}
+	/* Bytes libvterm does not take keep it in ESC. */
+	if (c >= 0x30 && c < 0x7f) {
+		if (c == 'c' && !s->esc_intermed)
+			s->region = s->margins = 0;	/* RIS */
 		s->ts = T_GROUND;
+	}
 	return ACT_NONE;
 }
 
@@ -753,6 +822,7 @@ step(struct screen *s, unsigned char c)
 		return ACT_NONE;
 	}
 	if (c == 0x1b) {
+		s->esc_intermed = 0;
 		if (s->ts == T_STR) {
 			s->ts = T_STR_ESC;
 			return ACT_HOLD;
@@ -775,7 +845,8 @@ step(struct screen *s, unsigned char c)
 		return esc_byte(s, c);
 	case T_CSI_LEADER:
 		if (c >= 0x3c && c <= 0x3f) {
-			s->csi_private = 1;
+			if (s->csi_leader == 0)
+				s->csi_leader = c;
 			return ACT_NONE;
 		}
 		s->ts = T_CSI_ARGS;
@@ -788,11 +859,19 @@ step(struct screen *s, unsigned char c)
 		/* FALLTHROUGH */
 	case T_CSI_INTERMED:
 		if (c >= 0x20 && c <= 0x2f) {
-			s->csi_private = 1;
+			if (s->csi_intermed == 0)
+				s->csi_intermed = c;
 			return ACT_NONE;
 		}
 		s->ts = T_GROUND;
-		return c == 'm' && !s->csi_private ? ACT_SGR : ACT_NONE;
+		if (c < 0x40 || c > 0x7e)
+			return ACT_NONE;	/* not a CSI after all */
+		if (c == 'm' && s->csi_leader == 0 && s->csi_intermed == 0)
+			return ACT_SGR;
+		if (c == 'b' && s->csi_leader == 0 && s->csi_intermed == 0)
+			return ACT_REP;
+		csi_modes(s, c);
+		return ACT_NONE;
 	case T_STR:
 		if (c == 0x07)
 			s->ts = T_GROUND;
@@ -834,73 +913,252 @@ emit(struct screen *s, const char *p, size_t n)
 	}
 }
 
-/* Bytes a UTF-8 lead byte starts, as libvterm's decoder counts them. */
+/* Length of the plain text (see Floods) at the start of p. */
 static size_t
-utf8_seqlen(unsigned char c)
-{
-	if (c >= 0xc0 && c < 0xe0)
-		return 2;
-	if (c >= 0xe0 && c < 0xf0)
-		return 3;
-	if (c >= 0xf0 && c < 0xf8)
-		return 4;
-	if (c >= 0xf8 && c < 0xfc)
-		return 5;
-	if (c >= 0xfc && c < 0xfe)
-		return 6;
-	return 0;
-}
-
-/* How many bytes at the end of p form an unfinished UTF-8 sequence. */
-static size_t
-utf8_partial(const char *p, size_t n)
+plain_span(const char *p, size_t n)
 {
 	unsigned char	c;
-	size_t		k;
+	size_t		i;
 
-	for (k = 1; k <= n && k < CARRY_MAX; k++) {
-		c = (unsigned char)p[n - k];
-		if ((c & 0xc0) != 0x80)
-			return utf8_seqlen(c) > k ? k : 0;
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)p[i];
+		if (c < 0x20 ? c != '\r' && c != '\n' && c != '\t' : c == 0x7f)
+			break;
 	}
-	return 0;
+	return i;
 }
 
-/* Complete the character the last feed ended in; 0 if it is still short. */
+/*
+ * The '\n' of the first "\r\n" in p that a flood may start or be cut after:
+ * a character right before it, printed after any single shift (SS2, SS3).
+ */
+static const char *
+clean_crlf(const char *p, size_t n)
+{
+	const char	*nl;
+	size_t		 j = 2;
+
+	while (j < n && (nl = memchr(p + j, '\n', n - j)) != NULL) {
+		j = (size_t)(nl - p);
+		if (p[j - 1] == '\r' && (unsigned char)p[j - 2] >= 0x20)
+			return nl;
+		j++;
+	}
+	return NULL;
+}
+
+/* The last '\n' of a clean "\r\n" strictly before p[end]; NULL if none. */
+static const char *
+clean_crlf_before(const char *p, size_t end)
+{
+	size_t	j;
+
+	for (j = end; j-- > 2;) {
+		if (p[j] == '\n' && p[j - 1] == '\r' &&
+		    (unsigned char)p[j - 2] >= 0x20)
+			return p + j;
+	}
+	return NULL;
+}
+
 static int
-carry_complete(struct screen *s, const char *buf, size_t len, size_t *ip)
+flood_start(struct screen *s)
 {
-	size_t	need, n;
+	VTermPos	pos;
+	int		rows;
 
-	need = utf8_seqlen(s->carry[0]);
-	while (*ip < len && s->ncarry < need &&
-	    ((unsigned char)buf[*ip] & 0xc0) == 0x80)
-		s->carry[s->ncarry++] = (unsigned char)buf[(*ip)++];
-	if (s->ncarry < need && *ip == len)
+	if (s->region || s->margins)
 		return 0;
-	/* Complete, or cut short by another byte: libvterm judges which. */
-	n = s->ncarry;
-	s->ncarry = 0;
-	emit(s, (const char *)s->carry, n);
-	return 1;
+	vterm_get_size(s->vt, &rows, NULL);
+	vterm_state_get_cursorpos(s->state, &pos);
+	return pos.row == rows - 1 && pos.col == 0;
 }
 
-void
-screen_feed(struct screen *s, const char *buf, size_t len)
+/* Newlines after a cut: scroll every row off, then fill the ring. */
+static size_t
+flood_keep(struct screen *s)
 {
-	const char	*esc;
-	size_t		 i = 0, start, keep = 0;
-	int		 pre;
+	int	rows;
 
-	if (s->ncarry > 0 && !carry_complete(s, buf, len, &i))
+	vterm_get_size(s->vt, &rows, NULL);
+	return (size_t)rows + SCREEN_SCROLLBACK;
+}
+
+static void
+pend_flush(struct screen *s)
+{
+	s->flood = 0;
+	if (s->pend.cap == 0)
 		return;
-	start = i;
-	while (i < len) {
-		if (s->ts == T_GROUND) {
-			if ((esc = memchr(buf + i, '\033', len - i)) == NULL)
-				break;
-			i = (size_t)(esc - buf);
+	emit(s, s->pend.p, s->pend.len);
+	free(s->pend.p);
+	memset(&s->pend, 0, sizeof(s->pend));
+	s->pend_nl = 0;
+}
+
+static size_t
+count_nl(const char *p, size_t n)
+{
+	const char	*end = p + n;
+	size_t		 count = 0;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		count++;
+		p++;
+	}
+	return count;
+}
+
+/* Drop what the last K newlines will have scrolled out of every state. */
+static void
+pend_cut(struct screen *s)
+{
+	const char	*crlf;
+	size_t		 k, keep, j, cut;
+
+	keep = flood_keep(s);
+	if (s->pend_nl <= keep) {
+		if (s->pend.len >= PEND_MAX)
+			pend_flush(s);
+		return;
+	}
+	/* j: the keep-th newline from the end; the cut must come before it. */
+	for (j = s->pend.len, k = 0; k < keep;)
+		if (s->pend.p[--j] == '\n')
+			k++;
+	if ((crlf = clean_crlf_before(s->pend.p, j)) == NULL) {
+		pend_flush(s);
+		return;
+	}
+	cut = (size_t)(crlf - s->pend.p) + 1;
+	s->pend_nl -= count_nl(s->pend.p, cut);
+	memmove(s->pend.p, s->pend.p + cut, s->pend.len - cut);
+	s->pend.len -= cut;
+	/* Lines too long to gain from holding them back. */
+	if (s->pend.len >= PEND_MAX / 2)
+		pend_flush(s);
+}
+
+/* The last character in plain text p, if any, is what REP repeats. */
+static void
+remember_last(struct screen *s, const char *p, size_t n)
+{
+	size_t	end = n, start;
+
+	while (end > 0 && (unsigned char)p[end - 1] < 0x20)
+		end--;
+	if (end == 0)
+		return;
+	for (start = end - 1; start > 0 && end - start < sizeof(s->last) &&
+	    ((unsigned char)p[start] & 0xc0) == 0x80; start--)
+		;
+	s->nlast = end - start;
+	memcpy(s->last, p + start, s->nlast);
+}
+
+/* Plain text: to libvterm, or held back once a flood has started. */
+static void
+text(struct screen *s, const char *p, size_t n)
+{
+	const char	*nl;
+	size_t		 k;
+
+	remember_last(s, p, n);
+	while (n > 0) {
+		if (!s->flood) {
+			if (s->region || s->margins ||
+			    (nl = clean_crlf(p, n)) == NULL) {
+				emit(s, p, n);
+				return;
+			}
+			k = (size_t)(nl - p) + 1;
+			emit(s, p, k);
+			s->flood = flood_start(s);
+		} else {
+			k = n < PEND_STEP ? n : PEND_STEP;
+			buf_add(&s->pend, p, k);
+			s->pend_nl += count_nl(p, k);
+			if (s->pend.len >= PEND_MAX ||
+			    s->pend_nl >= 2 * flood_keep(s))
+				pend_cut(s);
 		}
+		p += k;
+		n -= k;
+	}
+}
+
+/*
+ * 0.1.4 can leave the cursor off the screen: a shorter screen pushes lines
+ * into the scrollback and moves it up past row 0; DECRC and the like
+ * restore a position saved on a larger screen. The next write would land
+ * outside its arrays, so the cursor goes back to the nearest cell. Also
+ * after a resize, region and margins are reset, as xterm.js does, because
+ * 0.1.4 keeps a region whose top is below the new bottom.
+ */
+static void
+cursor_fix(struct screen *s, int resized)
+{
+	VTermPos	pos;
+	char		seq[64];
+	int		len, rows, cols, region;
+
+	vterm_get_size(s->vt, &rows, &cols);
+	vterm_state_get_cursorpos(s->state, &pos);
+	region = resized && (s->region || s->margins);
+	if (pos.row >= 0 && pos.row < rows && pos.col >= 0 && pos.col < cols &&
+	    !region)
+		return;
+	pos.row = pos.row < 0 ? 0 : pos.row >= rows ? rows - 1 : pos.row;
+	pos.col = pos.col < 0 ? 0 : pos.col >= cols ? cols - 1 : pos.col;
+	len = snprintf(seq, sizeof(seq), "\030%s%s\033[%d;%dH",
+	    region && s->region ? "\033[r" : "",
+	    region && s->margins ? "\033[s" : "", pos.row + 1, pos.col + 1);
+	vterm_input_write(s->vt, seq, (size_t)len);
+	s->ts = T_GROUND;
+	s->pend_esc = 0;
+	if (region)
+		s->region = 0;
+}
+
+/*
+ * REP, printed as the character that many times, wrapping as xterm and
+ * xterm.js do; 0.1.4's own loops forever after no or a zero-width
+ * character and writes past the line after a wide one. Counts are cut to
+ * a screenful: more would only push copies of one line into the scrollback.
+ */
+static void
+repeat(struct screen *s)
+{
+	char	chunk[256];
+	long	count;
+	size_t	len;
+	int	rows, cols;
+
+	if (s->nlast == 0)
+		return;
+	vterm_get_size(s->vt, &rows, &cols);
+	count = CSI_ARG(s->args[0]);
+	if (count == CSI_ARG_MISSING || count == 0)
+		count = 1;
+	if (count > (long)rows * cols)
+		count = (long)rows * cols;
+	while (count > 0) {
+		for (len = 0; count > 0 && len + s->nlast <= sizeof(chunk);
+		    count--, len += s->nlast)
+			memcpy(chunk + len, s->last, s->nlast);
+		text(s, chunk, len);
+	}
+}
+
+/* Anything else: one control or escape sequence, through the shadow parser. */
+static size_t
+tracked(struct screen *s, const char *buf, size_t len)
+{
+	size_t	i, start = 0;
+	int	pre;
+
+	pend_flush(s);
+	for (i = 0; i < len;) {
 		switch (step(s, (unsigned char)buf[i])) {
 		case ACT_NONE:
 			break;
@@ -923,15 +1181,145 @@ screen_feed(struct screen *s, const char *buf, size_t len)
 			start = i + 1;
 			s->pend_esc = 1;
 			break;
+		case ACT_REP:
+			emit(s, "\030", 1);	/* CAN: libvterm drops it */
+			start = i + 1;
+			repeat(s);
+			break;
 		}
 		i++;
+		if (s->ts == T_GROUND)
+			break;
 	}
-	if (s->ts == T_GROUND) {
-		keep = utf8_partial(buf + start, len - start);
-		memcpy(s->carry, buf + len - keep, keep);
-		s->ncarry = keep;
+	emit(s, buf + start, i - start);
+	if (s->ts == T_GROUND)
+		cursor_fix(s, 0);
+	return i;
+}
+
+/* Bytes that are whole characters, not C1, and no invalid sequences. */
+static void
+feed_clean(struct screen *s, const char *buf, size_t len)
+{
+	size_t	i = 0, n;
+
+	while (i < len) {
+		if (s->ts != T_GROUND ||
+		    (n = plain_span(buf + i, len - i)) == 0)
+			i += tracked(s, buf + i, len - i);
+		else {
+			text(s, buf + i, n);
+			i += n;
+		}
 	}
-	emit(s, buf + start, len - start - keep);
+}
+
+/*
+ * Looks at the UTF-8 sequence at s[0] (avail > 0): n > 0, a character of
+ * n bytes; 0, a valid start that needs more than avail; -k, k bytes that
+ * are no character (one U+FFFD, as the terminal_data stream has it).
+ */
+static int
+utf8_check(const unsigned char *s, size_t avail)
+{
+	unsigned char	lo = 0x80, hi = 0xbf;
+	int		need, k;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return -1;
+	need = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	for (k = 1; k < need; k++) {
+		if ((size_t)k >= avail)
+			return 0;
+		if (s[k] < lo || s[k] > hi)
+			return -k;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return need;
+}
+
+/*
+ * One character that needs attention: U+0080..U+009F are C1 controls to the
+ * client's terminal (xterm.js, xterm); libvterm would print them with width
+ * -1 and walk the cursor off the screen. They go in as ESC Fe, like 7-bit C1.
+ */
+static void
+feed_char(struct screen *s, const unsigned char *c, int n)
+{
+	static const char	repl[] = "\357\277\275";
+	char			esc[2];
+
+	if (n < 0)
+		feed_clean(s, repl, sizeof(repl) - 1);
+	else if (n == 2 && c[0] == 0xc2 && c[1] < 0xa0) {
+		esc[0] = '\033';
+		esc[1] = (char)(c[1] - 0x40);
+		feed_clean(s, esc, 2);
+	} else
+		feed_clean(s, (const char *)c, (size_t)n);
+}
+
+/*
+ * libvterm sees only whole, valid characters: 0.1.4 loses a character cut
+ * after other text of the same write, lets an unfinished one swallow bytes
+ * after a control or escape sequence, and gives C1 code points width -1.
+ */
+void
+screen_feed(struct screen *s, const char *buf, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)buf;
+	unsigned char		 tmp[8];
+	size_t			 i = 0, run, take;
+	int			 r;
+
+	if (s->ncarry > 0) {
+		take = len < 4 ? len : 4;
+		memcpy(tmp, s->carry, s->ncarry);
+		memcpy(tmp + s->ncarry, p, take);
+		if ((r = utf8_check(tmp, s->ncarry + take)) == 0) {
+			memcpy(s->carry + s->ncarry, p, take);
+			s->ncarry += take;
+			return;
+		}
+		feed_char(s, tmp, r);
+		/* The carry was a valid start: the result covers all of it. */
+		i = (size_t)(r < 0 ? -r : r) - s->ncarry;
+		s->ncarry = 0;
+	}
+	while (i < len) {
+		for (run = i; run < len; run += (size_t)r) {
+			if (p[run] < 0x80) {
+				r = 1;
+				continue;
+			}
+			r = utf8_check(p + run, len - run);
+			if (r <= 0 || (p[run] == 0xc2 && p[run + 1] < 0xa0))
+				break;
+		}
+		if (run > i) {
+			feed_clean(s, buf + i, run - i);
+			i = run;
+			continue;
+		}
+		if ((r = utf8_check(p + i, len - i)) == 0) {
+			s->ncarry = len - i;
+			memcpy(s->carry, p + i, s->ncarry);
+			return;
+		}
+		feed_char(s, p + i, r);
+		i += (size_t)(r < 0 ? -r : r);
+	}
 }
 
 void
@@ -941,8 +1329,9 @@ screen_resize(struct screen *s, int rows, int cols)
 
 	if (rows < 1)
 		rows = 1;
-	if (cols < 1)
-		cols = 1;
+	if (cols < MIN_COLS)
+		cols = MIN_COLS;
+	pend_flush(s);
 	vterm_get_size(s->vt, &orows, &ocols);
 	if (rows == orows && cols == ocols)
 		return;
@@ -954,6 +1343,7 @@ screen_resize(struct screen *s, int rows, int cols)
 		screen_free(s->dec);
 		s->dec = NULL;
 	}
+	cursor_fix(s, 1);
 }
 
 /* --- Output ----------------------------------------------------------- */
@@ -968,6 +1358,7 @@ screen_render(struct screen *s, size_t *lenp)
 	size_t			 i;
 	int			 rows, cols;
 
+	pend_flush(s);
 	vterm_get_size(s->vt, &rows, &cols);
 	buf_reserve(&b, s->sbbytes + 2 * s->sblen +
 	    (size_t)rows * ((size_t)cols + 2) + 32);
@@ -1008,5 +1399,7 @@ screen_memory(const struct screen *s)
 		n += chunk(s->sbcap * sizeof(*s->sb));
 	if (s->line.cap > 0)
 		n += chunk(s->line.cap);
+	if (s->pend.cap > 0)
+		n += chunk(s->pend.cap);
 	return n;
 }

@@ -46,6 +46,14 @@ count(const char *hay, const char *needle)
 	return n;
 }
 
+static int
+ends_with(const char *s, const char *suffix)
+{
+	size_t	n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
 /* The whole render for a screen whose first lines are given, rest empty. */
 static char *
 expected(const char **lines, int n, int rows, const char *cursor)
@@ -313,6 +321,57 @@ test_utf8_across_writes(void **state)
 	screen_free(s);
 }
 
+/* Invalid UTF-8 becomes U+FFFD as in the terminal_data stream. */
+static void
+test_utf8_invalid(void **state)
+{
+	(void)state;
+	assert_first_line("a\xc0\xaf" "b", "a\xef\xbf\xbd\xef\xbf\xbd" "b");
+	assert_first_line("\xe2\x82\x41", "\xef\xbf\xbd" "A");
+	assert_first_line("\xed\xa0\x80",
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	assert_first_line("\xf4\x90\x80\x80",
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	assert_first_line("\xff" "x\x80", "\xef\xbf\xbd" "x\xef\xbf\xbd");
+	/* An unfinished character does not swallow what follows a control. */
+	assert_first_line("\xc2\033[31m\x9fX",
+	    "\xef\xbf\xbd\033[31m\xef\xbf\xbdX\033[0m");
+	assert_first_line("\xe4\xb8\r\xad", "\xef\xbf\xbd");
+}
+
+/*
+ * U+0080..U+009F are C1 controls to the client's terminal; libvterm 0.1.4
+ * would print them with width -1 and move the cursor off the screen.
+ */
+static void
+test_utf8_c1(void **state)
+{
+	struct screen	*s;
+	const char	*lines[] = { "x" };
+	char		*got;
+
+	(void)state;
+	s = screen_new(ROWS, COLS);
+	feed(s, "\xc2\x80\xc2\x80\xc2\x80\xc2\x9fx");
+	assert_screen(s, lines, 1, ROWS, "\033[1;2H");
+	screen_free(s);
+
+	/* Insert mode used to turn that into a wild memmove. */
+	s = screen_new(ROWS, COLS);
+	feed(s, "\033[4h\xc2\033S\x9f\xff\xc2\x85x");
+	screen_free(s);
+
+	/* CSI as U+009B, also split across writes. */
+	assert_first_line("\xc2\x9b" "31mR\xc2\x9b" "0m", "\033[31mR\033[0m");
+	s = screen_new(ROWS, COLS);
+	feed(s, "\xc2");
+	feed(s, "\x9b" "1mB");
+	got = first_line(s);
+	assert_string_equal(got, "\033[1mB\033[0m");
+	free(got);
+	screen_free(s);
+}
+
 static void
 test_wide(void **state)
 {
@@ -486,6 +545,85 @@ test_resize_rows(void **state)
 	screen_free(s);
 }
 
+/*
+ * A full screen with the cursor near the top, made shorter: libvterm 0.1.4
+ * pushes the bottom lines' worth off the top and the cursor with them,
+ * above row 0, where the next write corrupts its memory.
+ */
+static void
+test_resize_cursor_above(void **state)
+{
+	struct screen	*s = screen_new(ROWS, COLS);
+	char		*r, *p;
+
+	(void)state;
+	feed(s, "\033#8\033[H");		/* DECALN: E everywhere */
+	screen_resize(s, 10, COLS);
+	feed(s, "\033#6\033[4hX\033[J");
+	r = render(s);
+	/* 14 lines of E went to the scrollback; the cursor is at the top. */
+	assert_int_equal(count(r, "EEEEEEEEEE\r\n"), 14);
+	p = strstr(r, "EEEEEEEE\r\nX\r\n");
+	assert_non_null(p);
+	assert_true(ends_with(r,
+	    "\r\nX\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\033[1;2H"));
+	free(r);
+	screen_resize(s, 5, 40);
+	screen_resize(s, ROWS, 100);
+	feed(s, "\033[4hY\033[?6h\033[1;3rZ");
+	free(render(s));
+	screen_free(s);
+
+	/* A cursor saved on a larger screen, restored on a smaller one. */
+	s = screen_new(ROWS, COLS);
+	feed(s, "\033[20;70H\0337");
+	screen_resize(s, 5, 10);
+	feed(s, "\0338\033#3\033[1JQ");
+	r = render(s);
+	/* On the last row, which DECDHL made half as wide. */
+	assert_true(ends_with(r, "\r\n    Q\033[5;5H"));
+	free(r);
+	/* And a region whose top is below the new bottom. */
+	feed(s, "\033[24r");
+	screen_resize(s, 3, 10);
+	feed(s, "\r\nab\r\ncd\r\nef");
+	r = render(s);
+	assert_true(ends_with(r, "\r\nab\r\ncd  Q\r\nef\033[3;3H"));
+	free(r);
+	screen_free(s);
+}
+
+/*
+ * REP: libvterm 0.1.4 loops forever without a previous character and
+ * writes past the line repeating a wide one; the screen prints it itself.
+ */
+static void
+test_rep(void **state)
+{
+	struct screen	*s;
+	char		*r;
+
+	(void)state;
+	assert_first_line("x\033[3bY\033[b\033[0b", "xxxxYYY");
+	assert_first_line("\033[5b\033[bok", "ok");
+	assert_first_line("\033[31mab\033[2b", "\033[31mabbb\033[0m");
+	assert_first_line("\xcc\x81\033[5bz\r\n", "z");
+
+	s = screen_new(ROWS, COLS);
+	feed(s, "x\xe4\xb8\xad\033[100b");
+	r = render(s);
+	assert_int_equal(count(r, "\xe4\xb8\xad"), 101);
+	assert_non_null(strstr(r, "\r\n\xe4\xb8\xad"));
+	free(r);
+	/* A screenful at most, however many are asked for. */
+	feed(s, "\033[2J\033[H.\033[99999999b");
+	r = render(s);
+	/* The first one, then a screenful: one wraps onto a new line. */
+	assert_int_equal(count(r, "."), ROWS * COLS + 1);
+	free(r);
+	screen_free(s);
+}
+
 /* Popping lines back onto a narrower screen cuts them, wide ones too. */
 static void
 test_resize_taller_and_narrower(void **state)
@@ -640,7 +778,8 @@ test_split_anywhere(void **state)
 	const char	 in[] = "\033[1;31mred\033[0m \033[2mdim\033[22m "
 			    "\xf0\x9f\x98\x80 \xe4\xb8\xad e\xcc\x81 "
 			    "\033]0;title\007\033]2;x\033\\"
-			    "\033[38;2;1;2;3mrgb\033[0m\r\n\033[8mhidden\033[28m"
+			    "\033[38;2;1;2;3mrgb\033[0m\r\n"
+			    "\033[8mhidden\033[28m"
 			    "\033[5;10Hmoved\033[?1049hALT\033[?1049l\033[K"
 			    "\033[3;1H\033[44m\033[Kend";
 	struct screen	*s;
@@ -695,6 +834,211 @@ test_large_write(void **state)
 	screen_free(s);
 }
 
+/* Plain lines of every kind a flood may hold, from a fixed seed. */
+static char *
+flood_text(size_t nlines, size_t *lenp)
+{
+	static const char	*pieces[] = { "a", "Z", "0", " ", "\t", "~",
+				    "\xc3\xa9", "\xe4\xb8\xad",
+				    "\xf0\x9f\x98\x80",
+				    "\xcc\x81", "\r" };
+	uint32_t		 seed = 12345;
+	size_t			 len = 0, cap = nlines * 260, l, w, n, k;
+	char			*t;
+
+	t = malloc(cap);
+	assert_non_null(t);
+	for (l = 0; l < nlines; l++) {
+		seed = seed * 1103515245 + 12345;
+		n = (seed >> 16) % 100 == 0 ? 0 : (seed >> 16) % 120;
+		for (w = 0; w < n; w++) {
+			seed = seed * 1103515245 + 12345;
+			k = (seed >> 16) % 40;
+			if (k >= sizeof(pieces) / sizeof(pieces[0]))
+				k = k % 3;
+			memcpy(t + len, pieces[k], strlen(pieces[k]));
+			len += strlen(pieces[k]);
+		}
+		/* Mostly "\r\n", sometimes a bare "\n". */
+		if ((seed >> 8) % 17 != 0)
+			t[len++] = '\r';
+		t[len++] = '\n';
+	}
+	*lenp = len;
+	return t;
+}
+
+/* The reference: small writes, each rendered, never let a flood form. */
+static void
+feed_slowly(struct screen *s, const char *p, size_t len)
+{
+	size_t	i, step = 1000;
+
+	for (i = 0; i < len; i += step) {
+		screen_feed(s, p + i, len - i < step ? len - i : step);
+		free(render(s));
+	}
+}
+
+static void
+assert_same_render(struct screen *a, struct screen *b)
+{
+	char	*ra, *rb;
+
+	ra = render(a);
+	rb = render(b);
+	assert_string_equal(ra, rb);
+	free(ra);
+	free(rb);
+}
+
+/*
+ * Plain-text floods skip libvterm for lines that can no longer show; the
+ * result must be what feeding every byte gives.
+ */
+static void
+test_flood_equivalence(void **state)
+{
+	static const char	*prefixes[] = {
+		"",
+		"\033[31;44m",
+		"x\r\n\033[2;8m",
+		"\033[?1049h\033[24;1H",
+		"\033[?1049h\033[24;1H\033[r",
+	};
+	struct screen		*a, *b;
+	char			*text;
+	size_t			 len, p, held;
+
+	(void)state;
+	text = flood_text(5000, &len);
+	for (p = 0; p < sizeof(prefixes) / sizeof(prefixes[0]); p++) {
+		a = screen_new(ROWS, COLS);
+		b = screen_new(ROWS, COLS);
+		feed(a, prefixes[p]);
+		feed(b, prefixes[p]);
+		screen_feed(a, text, len);
+		held = screen_memory(a);
+		feed_slowly(b, text, len);
+		feed(a, "\033[0mend");
+		feed(b, "\033[0mend");
+		assert_same_render(a, b);
+		/* The flood did form and held text back. */
+		assert_true(held > screen_memory(a) + 16 * 1024);
+		screen_free(a);
+		screen_free(b);
+	}
+	free(text);
+}
+
+static size_t
+clean_line(char *buf, size_t size, int n, const char *end)
+{
+	static const char	abc[] = "abcdefghijklmnopqrstuvwxyz"
+				    "abcdefghijklmnopqrstuvwxyz";
+
+	return (size_t)snprintf(buf, size, "L%05d \xe4\xb8\xad %.*s%s\r\n", n,
+	    n % 50, abc, end);
+}
+
+/*
+ * Line by line, a fresh flood is cut when it holds 2 * K newlines, keeping
+ * K = ROWS + SCREEN_SCROLLBACK: render right at and around those moments.
+ */
+static void
+check_cuts(const char *end, int nocut)
+{
+	static const int	 at[] = { 2060, 2066, 2069, 2070, 2071, 2072,
+				    2073, 2080, 2094, 3090, 3094, 3095, 3096 };
+	struct screen		*a, *b;
+	char			 line[128];
+	size_t			 len, i, fed = 0;
+	int			 n;
+
+	b = screen_new(ROWS, COLS);
+	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		for (; (int)fed < at[i]; fed++) {
+			len = clean_line(line, sizeof(line), (int)fed, end);
+			screen_feed(b, line, len);
+			if (fed % 10 == 0)
+				free(render(b));
+		}
+		a = screen_new(ROWS, COLS);
+		for (n = 0; n < at[i]; n++) {
+			len = clean_line(line, sizeof(line), n, end);
+			screen_feed(a, line, len);
+		}
+		if (nocut)
+			assert_true(screen_memory(a) < screen_memory(b) + 4096);
+		assert_same_render(a, b);
+		screen_free(a);
+	}
+	screen_free(b);
+}
+
+static void
+test_flood_cut_points(void **state)
+{
+	(void)state;
+	check_cuts("x", 0);
+	/* A lone lead byte before "\r\n" leaves libvterm's decoder waiting. */
+	check_cuts("\xe4", 1);
+}
+
+/* Where lines do not scroll off, a flood must not skip them. */
+static void
+test_flood_regions(void **state)
+{
+	static const char	*prefixes[] = {
+		"\033[1;10r\033[24;1H",		/* cursor below the region */
+		"\033[5;24r\033[24;1H",		/* region not at the top */
+		"\033[?69h\033[5;20s\033[24;1H",	/* side margins */
+		"\033[1;10r\033[!p\033[24;1H",	/* 0.1.4 ignores DECSTR */
+		"\033[?69h\033c\033[?69h\033[5;20s\033[24;1H",
+	};
+	struct screen		*a, *b;
+	char			*text, line[128];
+	size_t			 len = 0, p, n;
+	int			 i;
+
+	(void)state;
+	/* Long lines, then many short ones: the long ones' tails must stay. */
+	text = malloc(4000 * 100);
+	assert_non_null(text);
+	for (i = 0; i < 4000; i++) {
+		if (i < 1000)
+			n = (size_t)snprintf(line, sizeof(line),
+			    "L%04d%074d\r\n", i, 0);
+		else
+			n = (size_t)snprintf(line, sizeof(line), "s\r\n");
+		memcpy(text + len, line, n);
+		len += n;
+	}
+	for (p = 0; p < sizeof(prefixes) / sizeof(prefixes[0]); p++) {
+		a = screen_new(ROWS, COLS);
+		b = screen_new(ROWS, COLS);
+		feed(a, prefixes[p]);
+		feed(b, prefixes[p]);
+		screen_feed(a, text, len);
+		feed_slowly(b, text, len);
+		assert_same_render(a, b);
+		screen_free(a);
+		screen_free(b);
+	}
+	/* A full-screen region again: the flood may form. */
+	a = screen_new(ROWS, COLS);
+	b = screen_new(ROWS, COLS);
+	feed(a, "\033[1;10r\033[r\033[24;1H");
+	feed(b, "\033[1;10r\033[r\033[24;1H");
+	screen_feed(a, text, len);
+	assert_true(screen_memory(a) > screen_memory(b) + 16 * 1024);
+	feed_slowly(b, text, len);
+	assert_same_render(a, b);
+	screen_free(a);
+	screen_free(b);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -708,6 +1052,8 @@ main(void)
 		cmocka_unit_test(test_trailing),
 		cmocka_unit_test(test_utf8_split),
 		cmocka_unit_test(test_utf8_across_writes),
+		cmocka_unit_test(test_utf8_invalid),
+		cmocka_unit_test(test_utf8_c1),
 		cmocka_unit_test(test_wide),
 		cmocka_unit_test(test_scrollback_limit),
 		cmocka_unit_test(test_scrollback_keeps_attributes),
@@ -715,12 +1061,17 @@ main(void)
 		cmocka_unit_test(test_resize_cols),
 		cmocka_unit_test(test_resize_rows),
 		cmocka_unit_test(test_resize_taller_and_narrower),
+		cmocka_unit_test(test_resize_cursor_above),
+		cmocka_unit_test(test_rep),
 		cmocka_unit_test(test_memory_budget),
 		cmocka_unit_test(test_memory_worst_case),
 		cmocka_unit_test(test_csi_argument_overflow),
 		cmocka_unit_test(test_string_terminator),
 		cmocka_unit_test(test_split_anywhere),
 		cmocka_unit_test(test_large_write),
+		cmocka_unit_test(test_flood_equivalence),
+		cmocka_unit_test(test_flood_cut_points),
+		cmocka_unit_test(test_flood_regions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
