@@ -73,6 +73,7 @@
 
 #include <vterm.h>
 
+#include "json.h"
 #include "xmalloc.h"
 #include "term/screen.h"
 
@@ -1212,41 +1213,6 @@ feed_clean(struct screen *s, const char *buf, size_t len)
 			i += n;
 		}
 	}
-}
-
-/*
- * Looks at the UTF-8 sequence at s[0] (avail > 0): n > 0, a character of
- * n bytes; 0, a valid start that needs more than avail; -k, k bytes that
- * are no character (one U+FFFD, as the terminal_data stream has it).
- */
-static int
-utf8_check(const unsigned char *s, size_t avail)
-{
-	unsigned char	lo = 0x80, hi = 0xbf;
-	int		need, k;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] < 0xc2 || s[0] > 0xf4)
-		return -1;
-	need = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
-	if (s[0] == 0xe0)
-		lo = 0xa0;
-	else if (s[0] == 0xed)
-		hi = 0x9f;
-	else if (s[0] == 0xf0)
-		lo = 0x90;
-	else if (s[0] == 0xf4)
-		hi = 0x8f;
-	for (k = 1; k < need; k++) {
-		if ((size_t)k >= avail)
-			return 0;
-		if (s[k] < lo || s[k] > hi)
-			return -k;
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	return need;
 }
 
 /*
