@@ -605,8 +605,12 @@ test_hygiene(void **state)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
+	/*
+	 * Signals 32 and 33 are glibc's own (thread cancellation, setxid);
+	 * glibc will not let a program change them, so only the rest counts.
+	 */
 	assert_non_null(p = strstr(buf, "SigBlk:\t"));
-	assert_int_equal(strtoull(p + 8, NULL, 16), 0);
+	assert_int_equal(strtoull(p + 8, NULL, 16) & ~0x180000000ULL, 0);
 	assert_non_null(p = strstr(buf, "SigIgn:\t"));
 	assert_int_equal(strtoull(p + 8, NULL, 16), 0);
 	/* IUTF8: erasing (DEL) a character takes all of its bytes. */
