@@ -22,7 +22,7 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: portacoded [-dDeFKtV] [-f config_file]\n");
+	log_warnx("usage: portacoded [-dDeFKtV] [-f config_file]");
 	exit(1);
 }
 
@@ -47,22 +47,22 @@ test_config(const char *path)
 
 	config_defaults(&conf);
 	if (config_load(&conf, path, &text, &len, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s\n", err);
+		log_warnx("%s", err);
 		return 1;
 	}
 	if (config_check_mode(&conf, system_mode, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s: %s\n", path, err);
+		log_warnx("%s: %s", path, err);
 		free(text);
 		return 1;
 	}
 	free(text);
 	if (resolve_keypath(&conf, system_mode, keypath, sizeof(keypath)) ==
 	    -1) {
-		fprintf(stderr, "%s: cannot determine the key path\n", path);
+		log_warnx("%s: cannot determine the key path", path);
 		return 1;
 	}
 	if ((key = key_load(keypath, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s (create one with portacoded -K)\n", err);
+		log_warnx("%s (create one with portacoded -K)", err);
 		return 1;
 	}
 	EVP_PKEY_free(key);
@@ -85,25 +85,25 @@ make_key(const char *path)
 	if (access(path, F_OK) == 0 || errno != ENOENT) {
 		if (config_load(&conf, path, &text, &len, err,
 		    sizeof(err)) == -1) {
-			fprintf(stderr, "%s\n", err);
+			log_warnx("%s", err);
 			return 1;
 		}
 		free(text);
 	}
 	if (resolve_keypath(&conf, geteuid() == 0, keypath,
 	    sizeof(keypath)) == -1) {
-		fprintf(stderr, "cannot determine the key path\n");
+		log_warnx("cannot determine the key path");
 		return 1;
 	}
 	if (stat(keypath, &st) == -1) {
 		if (key_generate(keypath, err, sizeof(err)) == -1) {
-			fprintf(stderr, "%s\n", err);
+			log_warnx("%s", err);
 			return 1;
 		}
 		printf("Created %s (RSA %d)\n", keypath, KEY_NEW_BITS);
 	}
 	if ((key = key_load(keypath, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
+		log_warnx("%s", err);
 		return 1;
 	}
 	pub = key_pubkey_b64(key);
@@ -124,6 +124,7 @@ main(int argc, char *argv[])
 	const char		*role = NULL;
 	int			 ch, check = 0, mkkey = 0, r;
 
+	log_init(1, LOGLEVEL_INFO);
 	memset(&opts, 0, sizeof(opts));
 	opts.conffile = PC_CONF_FILE;
 	while ((ch = getopt(argc, argv, "dDeFf:KtVx:")) != -1) {
