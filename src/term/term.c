@@ -7,11 +7,13 @@
 #include "config.h"
 
 #include <sys/queue.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
 #include <pwd.h>
@@ -739,11 +741,15 @@ link_request(const struct link_request *lr, void *arg)
 	worker_event(0, ev);
 }
 
+static char	helper_path[PATH_MAX + 32];
+static int	helper_fd = -1;
+static char	helper_copy[64];
+
 /* The helper sits next to our binary in a build tree, else in libexec. */
 static void
-link_setup(struct event_base *base)
+helper_find(void)
 {
-	char	 exe[PATH_MAX], helper[PATH_MAX + 32], err[512], *slash;
+	char	 exe[PATH_MAX], *slash;
 	ssize_t	 n;
 
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -751,12 +757,65 @@ link_setup(struct event_base *base)
 		exe[n] = '\0';
 		if ((slash = strrchr(exe, '/')) != NULL)
 			*slash = '\0';
-		snprintf(helper, sizeof(helper), "%s/portacoded-link", exe);
+		snprintf(helper_path, sizeof(helper_path), "%s/portacoded-link",
+		    exe);
 	}
-	if (n <= 0 || access(helper, X_OK) == -1)
-		snprintf(helper, sizeof(helper), "%s/portacoded-link",
+	if (n <= 0 || access(helper_path, X_OK) == -1)
+		snprintf(helper_path, sizeof(helper_path), "%s/portacoded-link",
 		    LIBEXECDIR);
-	if (link_init(base, helper, link_request, NULL, err,
+	/* Kept open: the target user may not be able to reach this path. */
+	helper_fd = open(helper_path, O_RDONLY | O_CLOEXEC);
+}
+
+static void
+helper_copy_remove(void)
+{
+	if (helper_copy[0] != '\0')
+		unlink(helper_copy);
+}
+
+/*
+ * As the target user: the installed helper when they can run it, else a
+ * private copy of it (a build tree under a home they cannot enter).
+ */
+static const char *
+helper_usable(void)
+{
+	char	 buf[8192];
+	ssize_t	 n;
+	off_t	 off = 0;
+	int	 fd;
+
+	if (access(helper_path, X_OK) == 0 || helper_fd == -1)
+		return helper_path;
+	strlcpy_chk(helper_copy, "/tmp/portacoded-link-XXXXXX",
+	    sizeof(helper_copy));
+	if ((fd = mkstemp(helper_copy)) == -1) {
+		helper_copy[0] = '\0';
+		return helper_path;
+	}
+	while ((n = pread(helper_fd, buf, sizeof(buf), off)) > 0) {
+		if (write(fd, buf, n) != n)
+			break;
+		off += n;
+	}
+	if (n != 0 || fchmod(fd, 0700) == -1) {
+		close(fd);
+		unlink(helper_copy);
+		helper_copy[0] = '\0';
+		return helper_path;
+	}
+	close(fd);
+	atexit(helper_copy_remove);
+	return helper_copy;
+}
+
+static void
+link_setup(struct event_base *base)
+{
+	char	 err[512];
+
+	if (link_init(base, helper_usable(), link_request, NULL, err,
 	    sizeof(err)) == -1)
 		log_warnx("link capture disabled: %s", err);
 }
@@ -795,9 +854,19 @@ static const struct worker_cmd term_cmds[] = {
 	{ NULL, NULL }
 };
 
+/* Still as root in system mode: find the link helper while we can. */
+static void
+term_init(struct event_base *base, const struct config *conf)
+{
+	(void)base;
+	(void)conf;
+	helper_find();
+}
+
 static const struct worker_ops term_ops = {
 	.role = ROLE_TERM,
 	.cmds = term_cmds,
+	.init = term_init,
 	.start = term_start,
 };
 
