@@ -198,27 +198,37 @@ path_lookup(const char *name, const char *path, char *out, size_t outlen)
 	return -1;
 }
 
+/* An absolute shell path: it must fit and be an executable file. */
+static int
+take_shell(struct spawn_plan *plan, const char *sh, char *err, size_t errlen)
+{
+	int	 e;
+
+	if (strlcpy_chk(plan->shell, sh, sizeof(plan->shell)) == -1) {
+		seterr(err, errlen, "shell %.64s...: %s", sh,
+		    strerror(ENAMETOOLONG));
+		return -1;
+	}
+	if (!is_exec_file(sh, &e)) {
+		seterr(err, errlen, "shell %s: %s", sh, strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 resolve_shell(const struct pty_spec *spec, struct spawn_plan *plan,
     char *err, size_t errlen)
 {
 	const char	*sh = spec->shell, *base, *path;
-	int		 e;
 
 	if (sh == NULL) {
 		/* login(1) and sshd: "-" + basename tells it to be a login shell. */
 		sh = spec->pw->pw_shell;
 		if (sh == NULL || *sh == '\0')
 			sh = "/bin/sh";
-		if (strlcpy_chk(plan->shell, sh, sizeof(plan->shell)) == -1) {
-			seterr(err, errlen, "shell %.64s...: %s", sh,
-			    strerror(ENAMETOOLONG));
+		if (take_shell(plan, sh, err, errlen) == -1)
 			return -1;
-		}
-		if (!is_exec_file(sh, &e)) {
-			seterr(err, errlen, "shell %s: %s", sh, strerror(e));
-			return -1;
-		}
 		base = strrchr(sh, '/');
 		base = base != NULL ? base + 1 : sh;
 		xasprintf(&plan->argv0, "-%s", base);
@@ -229,15 +239,8 @@ resolve_shell(const struct pty_spec *spec, struct spawn_plan *plan,
 		return -1;
 	}
 	if (sh[0] == '/') {
-		if (strlcpy_chk(plan->shell, sh, sizeof(plan->shell)) == -1) {
-			seterr(err, errlen, "shell %.64s...: %s", sh,
-			    strerror(ENAMETOOLONG));
+		if (take_shell(plan, sh, err, errlen) == -1)
 			return -1;
-		}
-		if (!is_exec_file(sh, &e)) {
-			seterr(err, errlen, "shell %s: %s", sh, strerror(e));
-			return -1;
-		}
 	} else if (strchr(sh, '/') != NULL) {
 		seterr(err, errlen,
 		    "shell must be an absolute path or a command name");

@@ -477,10 +477,8 @@ render_line(struct buf *b, const VTermScreenCell *cells, int ncols)
 }
 
 static void
-sb_drop_oldest(struct screen *s)
+sb_line_free(struct screen *s, struct sbline *l)
 {
-	struct sbline	*l = &s->sb[s->sbhead];
-
 	if (l->text != NULL) {
 		s->sbmem -= chunk(l->len);
 		free(l->text);
@@ -488,6 +486,14 @@ sb_drop_oldest(struct screen *s)
 	s->sbbytes -= l->len;
 	l->text = NULL;
 	l->len = 0;
+}
+
+static void
+sb_drop_oldest(struct screen *s)
+{
+	struct sbline	*l = &s->sb[s->sbhead];
+
+	sb_line_free(s, l);
 	s->sbhead = (s->sbhead + 1) % s->sbcap;
 	s->sblen--;
 }
@@ -591,13 +597,7 @@ sb_pop(int cols, VTermScreenCell *cells, void *arg)
 		return 0;
 	l = &s->sb[(s->sbhead + s->sblen - 1) % s->sbcap];
 	line_decode(s->dec, l->text, l->len, cells, cols);
-	if (l->text != NULL) {
-		s->sbmem -= chunk(l->len);
-		free(l->text);
-	}
-	s->sbbytes -= l->len;
-	l->text = NULL;
-	l->len = 0;
+	sb_line_free(s, l);
 	s->sblen--;
 	return 1;
 }
