@@ -724,9 +724,14 @@ ws_service(struct ws *ws)
 	/* wslay stops reading once a close is received or decided on. */
 	if (ws->state == WS_OPEN && !wslay_event_get_read_enabled(ws->wctx))
 		ws_begin_closing(ws);
+	/*
+	 * Hanging up before the peer's close (or its EOF, or the close
+	 * timer) would leave its unread data in our socket: the kernel
+	 * then resets the connection and the peer may never see our code.
+	 */
 	if (ws->state == WS_CLOSING &&
 	    wslay_event_get_close_sent(ws->wctx) &&
-	    !wslay_event_get_read_enabled(ws->wctx) &&
+	    wslay_event_get_close_received(ws->wctx) &&
 	    evbuffer_get_length(bufferevent_get_output(ws->bev)) == 0) {
 		ws_finish(ws, ws_closing_reason(ws));
 		return;
