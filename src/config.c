@@ -40,6 +40,7 @@ enum kw {
 	KW_PROXMOXSETUP,
 	KW_ALLOWEDROOTS,
 	KW_SANDBOXDEBUG,
+	KW_FILEREADLIMIT,
 	KW_MAX
 };
 
@@ -55,6 +56,7 @@ static const struct {
 	[KW_PROXMOXSETUP] =	{ "ProxmoxSetup", 0 },
 	[KW_ALLOWEDROOTS] =	{ "AllowedRoots", 1 },
 	[KW_SANDBOXDEBUG] =	{ "SandboxDebug", 0 },
+	[KW_FILEREADLIMIT] =	{ "FileReadLimit", 0 },
 };
 
 static const char *levels[] = {
@@ -457,6 +459,36 @@ add_root(struct config *c, const char *v, char *err, size_t errlen)
 	return 0;
 }
 
+/* A byte count with an optional K, M or G suffix (powers of 1024). */
+static int
+parse_size(const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char			*end;
+	unsigned long long	 n;
+	uint64_t		 mult = 1;
+
+	if (*v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end != '\0') {
+		if (end[1] != '\0')
+			return -1;
+		switch (*end) {
+		case 'K': case 'k': mult = 1024; break;
+		case 'M': case 'm': mult = 1024 * 1024; break;
+		case 'G': case 'g': mult = 1024 * 1024 * 1024; break;
+		default: return -1;
+		}
+	}
+	if (n > max / mult || n * mult < min || n * mult > max)
+		return -1;
+	*out = n * mult;
+	return 0;
+}
+
 static int
 apply(struct config *c, int kw, struct words *wd, char *err, size_t errlen)
 {
@@ -508,6 +540,15 @@ apply(struct config *c, int kw, struct words *wd, char *err, size_t errlen)
 			c->proxmox_setup = n;
 		else
 			c->sandbox_debug = n;
+		return 0;
+	case KW_FILEREADLIMIT:
+		if (parse_size(v, CONF_MIN_READ, CONF_MAX_READ,
+		    &c->file_read_limit) == -1) {
+			seterr(err, errlen, "FileReadLimit: \"%s\" is not a "
+			    "size from 1K to 32M (a number with an optional K, "
+			    "M or G suffix)", v);
+			return -1;
+		}
 		return 0;
 	case KW_ALLOWEDROOTS:
 		for (i = 1; i < wd->n; i++)
@@ -598,6 +639,7 @@ config_defaults(struct config *c)
 	    sizeof(c->gateway_text));
 	strlcpy_chk(c->cafile, PC_DEFAULT_CAFILE, sizeof(c->cafile));
 	c->loglevel = LOGLEVEL_INFO;
+	c->file_read_limit = CONF_DEFAULT_READ;
 }
 
 /*

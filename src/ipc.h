@@ -29,9 +29,9 @@ struct ipc_hdr {
 
 /* Per-link payload limits. */
 #define IPC_MAX_CTL		(64 * 1024)		/* parent links */
-#define IPC_MAX_DATA		(16 * 1024 * 1024)	/* net <-> worker */
+#define IPC_MAX_DATA		(48 * 1024 * 1024)	/* net <-> worker */
 /* Queue limit; past it ipc_send fails and the caller applies backpressure. */
-#define IPC_MAX_QUEUE		(64 * 1024 * 1024)
+#define IPC_MAX_QUEUE		(128 * 1024 * 1024)
 
 enum imsg_type {
 	IMSG_NONE = 0,

@@ -94,6 +94,22 @@ utf8_valid(const char *s, size_t len)
 }
 
 size_t
+utf8_step(const unsigned char *s, size_t len, char *out, size_t *used)
+{
+	int	 n = utf8_check(s, len);
+
+	if (n > 0) {
+		memcpy(out, s, n);
+		*used = n;
+		return n;
+	}
+	/* A truncated sequence at the end is replaced whole. */
+	*used = n < 0 ? (size_t)-n : len;
+	memcpy(out, "\xef\xbf\xbd", 3);
+	return 3;
+}
+
+size_t
 utf8_boundary(const char *s, size_t len)
 {
 	const unsigned char	*p = (const unsigned char *)s;

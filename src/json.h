@@ -14,6 +14,12 @@ int	 utf8_valid(const char *, size_t);
  * bytes (Unicode's "maximal subpart" rule for U+FFFD substitution).
  */
 int	 utf8_check(const unsigned char *, size_t);
+/*
+ * Copy the character at s[0] (len > 0) to out, or U+FFFD for an invalid
+ * maximal subpart or a sequence cut short; *used gets the bytes read.
+ * Returns the bytes written (1 to 4).
+ */
+size_t	 utf8_step(const unsigned char *, size_t, char *out, size_t *used);
 /* Length of the longest prefix of s[0..len) that ends on a character boundary. */
 size_t	 utf8_boundary(const char *, size_t);
 /*

@@ -35,6 +35,9 @@ int		 role_from_name(const char *);	/* -1 if unknown */
 
 /* config.c */
 #define CONF_MAX_ROOTS		32
+#define CONF_DEFAULT_READ	(16ULL * 1024 * 1024)
+#define CONF_MIN_READ		1024ULL
+#define CONF_MAX_READ		(32ULL * 1024 * 1024)	/* the answer must fit IPC_MAX_DATA */
 #define CONF_MAX_SIZE		(64 * 1024)
 #define CONF_MAX_LINE		4096
 
@@ -65,6 +68,7 @@ struct config {
 	int		 sandbox_debug;
 	char		*roots[CONF_MAX_ROOTS];
 	int		 nroots;
+	uint64_t	 file_read_limit;	/* whole-file file_read */
 };
 
 void	 config_defaults(struct config *);

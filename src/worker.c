@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,6 +29,7 @@
 #include "xmalloc.h"
 
 #define WORKER_MAX_KEPT	1024
+#define WORKER_TRIM_SIZE (1024 * 1024)	/* give memory back after this */
 
 struct kept {
 	TAILQ_ENTRY(kept)	 entry;
@@ -118,6 +120,8 @@ send_event(unsigned int type, uint32_t id, struct json_object *ev)
 		}
 	}
 	json_object_put(ev);
+	if (len > WORKER_TRIM_SIZE)
+		malloc_trim(0);
 }
 
 void
@@ -254,6 +258,9 @@ handle_cmd(struct ipc_msg *msg)
 	else
 		c->fn(&req);
 	json_object_put(req.cmd);
+	/* A big command (a file's content) leaves malloc holding the pages. */
+	if (len > WORKER_TRIM_SIZE)
+		malloc_trim(0);
 }
 
 static void

@@ -56,6 +56,89 @@ static const struct arg_spec terminal_resize_args[] = {
 	{ NULL, 0, 0, 0, 0 }
 };
 
+/*
+ * File commands: types and sizes are checked here; a missing argument
+ * is left to fs, which words the error as upstream does. Numbers that
+ * upstream clamps are taken at any value and clamped there.
+ */
+#define PATH_MAX_LEN	4096
+
+static const struct arg_spec file_read_args[] = {
+	{ "path",	ARG_STRING, ARG_NULLABLE, 0, PATH_MAX_LEN },
+	{ "start_line",	ARG_NUMBER, ARG_NULLABLE, 0, 0 },
+	{ "end_line",	ARG_NUMBER, ARG_NULLABLE, 0, 0 },
+	{ "max_lines",	ARG_NUMBER, ARG_NULLABLE, 0, 0 },
+	{ "encoding",	ARG_STRING, ARG_NULLABLE, 0, 64 },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+static const struct arg_spec file_write_args[] = {
+	{ "path",	ARG_STRING, ARG_NULLABLE, 0, PATH_MAX_LEN },
+	{ "content",	ARG_STRING, ARG_NULLABLE, 0, 0 },
+	{ "expected_mtime", ARG_NUMBER, ARG_NULLABLE, 0, 0 },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+static const struct arg_spec directory_list_args[] = {
+	{ "path",	ARG_STRING, ARG_NULLABLE, 0, PATH_MAX_LEN },
+	{ "show_hidden", ARG_BOOL,  ARG_NULLABLE, 0, 0 },
+	{ "offset",	ARG_NUMBER, ARG_NULLABLE, 0, 0 },
+	{ "limit",	ARG_NUMBER, ARG_NULLABLE, 0, 0 },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+static const struct arg_spec path_args[] = {
+	{ "path",	ARG_STRING, ARG_NULLABLE, 0, PATH_MAX_LEN },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+static const struct arg_spec file_delete_args[] = {
+	{ "path",	ARG_STRING, ARG_NULLABLE, 0, PATH_MAX_LEN },
+	{ "recursive",	ARG_BOOL,   ARG_NULLABLE, 0, 0 },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+static const struct arg_spec file_create_args[] = {
+	{ "parent_path", ARG_STRING, ARG_NULLABLE, 0, PATH_MAX_LEN },
+	{ "file_name",	ARG_STRING, ARG_NULLABLE, 0, 255 },
+	{ "content",	ARG_STRING, ARG_NULLABLE, 0, 0 },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+static const struct arg_spec folder_create_args[] = {
+	{ "parent_path", ARG_STRING, ARG_NULLABLE, 0, PATH_MAX_LEN },
+	{ "folder_name", ARG_STRING, ARG_NULLABLE, 0, 255 },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+static const struct arg_spec file_rename_args[] = {
+	{ "old_path",	ARG_STRING, ARG_NULLABLE, 0, PATH_MAX_LEN },
+	{ "new_name",	ARG_STRING, ARG_NULLABLE, 0, 255 },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+static const struct arg_spec file_search_args[] = {
+	{ "root_path",	ARG_STRING, ARG_NULLABLE, 0, PATH_MAX_LEN },
+	{ "query",	ARG_STRING, ARG_NULLABLE, 0, 4096 },
+	{ "match_case",	ARG_BOOL,   ARG_NULLABLE, 0, 0 },
+	{ "regex",	ARG_BOOL,   ARG_NULLABLE, 0, 0 },
+	{ "whole_word",	ARG_BOOL,   ARG_NULLABLE, 0, 0 },
+	{ "include_hidden", ARG_BOOL, ARG_NULLABLE, 0, 0 },
+	{ "include_patterns", ARG_STRINGS, ARG_NULLABLE, 0, 256 },
+	{ "exclude_patterns", ARG_STRINGS, ARG_NULLABLE, 0, 256 },
+	{ "max_results", ARG_NUMBER, ARG_NULLABLE, 0, 0 },
+	{ "max_matches_per_file", ARG_NUMBER, ARG_NULLABLE, 0, 0 },
+	{ "max_file_size", ARG_NUMBER, ARG_NULLABLE, 0, 0 },
+	{ "max_line_length", ARG_NUMBER, ARG_NULLABLE, 0, 0 },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+static const struct arg_spec diff_args[] = {
+	{ "diff",	ARG_STRING, ARG_NULLABLE, 0, 0 },
+	{ "base_path",	ARG_STRING, ARG_NULLABLE, 0, PATH_MAX_LEN },
+	{ NULL, 0, 0, 0, 0 }
+};
+
 static const struct arg_spec client_sessions_update_args[] = {
 	{ "sessions", ARG_ARRAY, ARG_REQUIRED, 0, ROUTE_MAX_SESSIONS },
 	{ NULL, 0, 0, 0, 0 }
@@ -81,6 +164,17 @@ static const struct arg_spec client_sessions_update_args[] = {
  */
 static const struct cmd_entry cmds[] = {
 	{ "client_sessions_update", ROLE_NET, client_sessions_update_args },
+	{ "directory_list",	ROLE_FS,  directory_list_args },
+	{ "file_apply_diff",	ROLE_FS,  diff_args },
+	{ "file_create",	ROLE_FS,  file_create_args },
+	{ "file_delete",	ROLE_FS,  file_delete_args },
+	{ "file_info",		ROLE_FS,  path_args },
+	{ "file_preview_diff",	ROLE_FS,  diff_args },
+	{ "file_read",		ROLE_FS,  file_read_args },
+	{ "file_rename",	ROLE_FS,  file_rename_args },
+	{ "file_search",	ROLE_FS,  file_search_args },
+	{ "file_write",		ROLE_FS,  file_write_args },
+	{ "folder_create",	ROLE_FS,  folder_create_args },
 	{ "system_info",		ROLE_FS,  no_args },
 	{ "terminal_list",		ROLE_TERM, no_args },
 	{ "terminal_resize",		ROLE_TERM, terminal_resize_args },
@@ -230,20 +324,24 @@ check_array(const struct arg_spec *a, struct json_object *v, char *err,
 	size_t	i, n;
 
 	if (!json_object_is_type(v, json_type_array)) {
-		snprintf(err, errlen, "%s must be an array%s", a->name,
-		    a->type == ARG_STRING_ARRAY ? " of strings" : "");
+		snprintf(err, errlen, "%s must be %s", a->name,
+		    a->type == ARG_STRING_ARRAY ? "an array of strings" :
+		    a->type == ARG_STRINGS ? "a string or an array of strings" :
+		    "an array");
 		return -1;
 	}
 	n = json_object_array_length(v);
 	if (check_length(a, n, CMD_MAX_ARRAY, 0, err, errlen) == -1)
 		return -1;
-	if (a->type != ARG_STRING_ARRAY)
+	if (a->type != ARG_STRING_ARRAY && a->type != ARG_STRINGS)
 		return 0;
 	for (i = 0; i < n; i++) {
 		if (!json_object_is_type(json_object_array_get_idx(v, i),
 		    json_type_string)) {
-			snprintf(err, errlen, "%s must be an array of strings",
-			    a->name);
+			snprintf(err, errlen, "%s must be %s", a->name,
+			    a->type == ARG_STRINGS ?
+			    "a string or an array of strings" :
+			    "an array of strings");
 			return -1;
 		}
 	}
@@ -304,6 +402,10 @@ arg_check(const struct arg_spec *a, struct json_object *v, char *err,
 		return check_array(a, v, err, errlen);
 	case ARG_ID:
 		return check_id(a, v, err, errlen);
+	case ARG_STRINGS:
+		if (json_object_is_type(v, json_type_string))
+			return check_string(a, v, err, errlen);
+		return check_array(a, v, err, errlen);
 	}
 	snprintf(err, errlen, "%s has an unknown type in the spec", a->name);
 	return -1;

@@ -19,6 +19,7 @@ enum arg_type {
 	ARG_ARRAY,
 	ARG_STRING_ARRAY,
 	ARG_ID,			/* string or integer (request_id) */
+	ARG_STRINGS,		/* a string or an array of strings */
 };
 
 #define ARG_REQUIRED	0x01

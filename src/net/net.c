@@ -469,6 +469,36 @@ out:
 	free(old);
 }
 
+/*
+ * A diff without base_path applies in the requester's project folder
+ * (upstream takes it from the project state, which came from there).
+ */
+static void
+default_base_path(struct json_object *payload, const char *name)
+{
+	const struct client_session	*cs;
+	const char			*base, *src;
+	size_t				 i;
+
+	if (strcmp(name, "file_apply_diff") != 0 &&
+	    strcmp(name, "file_preview_diff") != 0)
+		return;
+	base = json_get_str(payload, "base_path");
+	src = json_get_str(payload, "source_client_session");
+	if ((base != NULL && *base != '\0') || src == NULL)
+		return;
+	for (i = 0; i < route_count(); i++) {
+		cs = route_session(i);
+		if (strcmp(cs->channel_name, src) == 0 &&
+		    cs->project_folder_path != NULL &&
+		    *cs->project_folder_path != '\0') {
+			json_set_str(payload, "base_path",
+			    cs->project_folder_path);
+			return;
+		}
+	}
+}
+
 static void
 dispatch(struct json_object *payload, const char *name)
 {
@@ -484,6 +514,7 @@ dispatch(struct json_object *payload, const char *name)
 		return;
 	}
 	if (e->role != ROLE_NET) {
+		default_base_path(payload, name);
 		forward(e->role, name, payload, ROUTE_RESPONSE);
 		return;
 	}

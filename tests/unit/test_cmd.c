@@ -23,6 +23,17 @@ static const struct {
 	enum role	 role;
 } known[] = {
 	{ "client_sessions_update",	ROLE_NET },
+	{ "directory_list",		ROLE_FS },
+	{ "file_apply_diff",		ROLE_FS },
+	{ "file_create",		ROLE_FS },
+	{ "file_delete",		ROLE_FS },
+	{ "file_info",			ROLE_FS },
+	{ "file_preview_diff",		ROLE_FS },
+	{ "file_read",			ROLE_FS },
+	{ "file_rename",		ROLE_FS },
+	{ "file_search",		ROLE_FS },
+	{ "file_write",			ROLE_FS },
+	{ "folder_create",		ROLE_FS },
 	{ "system_info",		ROLE_FS },
 	{ "terminal_list",		ROLE_TERM },
 	{ "terminal_resize",		ROLE_TERM },
@@ -416,6 +427,36 @@ test_common_args(void **state)
 }
 
 static void
+test_file_commands(void **state)
+{
+	(void)state;
+	/* Missing arguments are fs's to report, in upstream's words. */
+	check_cmd("file_read", "{\"cmd\":\"file_read\"}", NULL);
+	check_cmd("file_read", "{\"path\":1}", "path must be a string");
+	check_cmd("file_read", "{\"path\":\"/x\",\"start_line\":-5,"
+	    "\"max_lines\":1e9}", NULL);
+	check_cmd("file_read", "{\"path\":\"/x\",\"start_line\":\"2\"}",
+	    "start_line must be a number");
+	check_cmd("file_write", "{\"path\":\"/x\",\"content\":null,"
+	    "\"expected_mtime\":1.5}", NULL);
+	check_cmd("file_write", "{\"path\":\"/x\",\"expected_mtime\":\"1\"}",
+	    "expected_mtime must be a number");
+	check_cmd("directory_list", "{\"show_hidden\":\"yes\"}",
+	    "show_hidden must be a boolean");
+	check_cmd("file_create", "{\"file_name\":[]}",
+	    "file_name must be a string");
+	check_cmd("file_search", "{\"include_patterns\":\"*.c\","
+	    "\"exclude_patterns\":[\"a\",\"b\"]}", NULL);
+	check_cmd("file_search", "{\"include_patterns\":{}}",
+	    "include_patterns must be a string or an array of strings");
+	check_cmd("file_search", "{\"exclude_patterns\":[\"a\",2]}",
+	    "exclude_patterns must be a string or an array of strings");
+	check_cmd("file_search", "{\"max_results\":true}",
+	    "max_results must be a number");
+	check_cmd("file_apply_diff", "{\"diff\":5}", "diff must be a string");
+}
+
+static void
 test_client_sessions_update(void **state)
 {
 	struct json_object	*o, *arr;
@@ -462,6 +503,7 @@ main(void)
 		cmocka_unit_test(test_not_object),
 		cmocka_unit_test(test_small_errbuf),
 		cmocka_unit_test(test_common_args),
+		cmocka_unit_test(test_file_commands),
 		cmocka_unit_test(test_client_sessions_update),
 	};
 

@@ -247,6 +247,39 @@ expect_text(const char *s, size_t len, const char *want)
 #define A(s, want)	expect_text((s), sizeof(s) - 1, (want))
 
 static void
+test_utf8_step(void **state)
+{
+	static const struct {
+		const char	*in;
+		size_t		 len, used, wrote;
+		const char	*out;
+	} cases[] = {
+		{ "A", 1, 1, 1, "A" },
+		{ "\xc3\xa9x", 3, 2, 2, "\xc3\xa9" },
+		{ "\xf0\x9f\x98\x80", 4, 4, 4, "\xf0\x9f\x98\x80" },
+		/* Maximal subpart: E2 82 then a non-continuation. */
+		{ "\xe2\x82" "A", 3, 2, 3, "\xef\xbf\xbd" },
+		{ "\xff", 1, 1, 3, "\xef\xbf\xbd" },
+		{ "\xc0\xaf", 2, 1, 3, "\xef\xbf\xbd" },
+		/* Cut short at the end: replaced whole. */
+		{ "\xe2\x82", 2, 2, 3, "\xef\xbf\xbd" },
+		{ "\xed\xa0\x80", 3, 1, 3, "\xef\xbf\xbd" },
+	};
+	char	 out[8];
+	size_t	 i, used, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(out, 0, sizeof(out));
+		n = utf8_step((const unsigned char *)cases[i].in, cases[i].len,
+		    out, &used);
+		assert_int_equal(n, cases[i].wrote);
+		assert_int_equal(used, cases[i].used);
+		assert_memory_equal(out, cases[i].out, n);
+	}
+}
+
+static void
 test_parse_ok(void **state)
 {
 	(void)state;
@@ -451,6 +484,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8_valid_examples),
+		cmocka_unit_test(test_utf8_step),
 		cmocka_unit_test(test_utf8_valid_fast_path),
 		cmocka_unit_test(test_utf8_valid_exhaustive),
 		cmocka_unit_test(test_utf8_boundary_examples),
