@@ -111,8 +111,10 @@ def test_auth_plain_ws(gateway, daemon):
 # 2. rejected authentication: keep running, retry slowly
 
 def _watch_rejections(gateway, daemon, window):
-    gateway.wait_for(lambda: gateway.auth_attempts >= 1, AUTH_TIMEOUT,
-                     "a first auth attempt")
+    # An attempt is counted on its first frame but logged with its time
+    # only once judged: wait for the log.
+    gateway.wait_for(lambda: len(gateway.auth_attempt_times) >= 1,
+                     AUTH_TIMEOUT, "a first judged auth attempt")
     start = gateway.auth_attempt_times[0]
     pids = worker_pids(daemon)
     time.sleep(max(0.0, start + window - time.monotonic()))
