@@ -181,9 +181,17 @@ open_regular(struct worker_req *req, const char *path, struct stat *sb)
 		    "Error reading file: ");
 		return -1;
 	}
-	if (fstat(fd, sb) == -1 || !S_ISREG(sb->st_mode)) {
-		fsreq_oserror(req, S_ISDIR(sb->st_mode) ? EISDIR : EINVAL,
-		    path, NULL, "Error reading file: ");
+	if (fstat(fd, sb) == -1) {
+		fsreq_oserror(req, errno, path, NULL, "Error reading file: ");
+		close(fd);
+		return -1;
+	}
+	if (S_ISDIR(sb->st_mode))
+		fsreq_oserror(req, EISDIR, path, NULL, "Error reading file: ");
+	else if (!S_ISREG(sb->st_mode))
+		worker_error(req->id, "Error reading file: not a regular file: "
+		    "%s", path);
+	if (!S_ISREG(sb->st_mode)) {
 		close(fd);
 		return -1;
 	}
