@@ -13,7 +13,18 @@
 #include "monitor.h"
 #include "worker.h"
 
+/*
+ * net's session list. Project states are built from it (reference
+ * §6.1); until they are, it is only acknowledged.
+ */
+static void
+cmd_client_sessions(struct worker_req *req)
+{
+	worker_done(req->id);
+}
+
 static const struct worker_cmd git_cmds[] = {
+	{ "_client_sessions",	cmd_client_sessions },
 	{ NULL, NULL }
 };
 

@@ -139,6 +139,58 @@ static const struct arg_spec diff_args[] = {
 	{ NULL, 0, 0, 0, 0 }
 };
 
+/* Project state and git (the git worker). */
+static const struct arg_spec folder_args[] = {
+	{ "folder_path", ARG_STRING, ARG_NULLABLE, 0, PATH_MAX_LEN },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+static const struct arg_spec file_open_args[] = {
+	{ "file_path",	ARG_STRING, ARG_NULLABLE, 0, PATH_MAX_LEN },
+	{ "set_active",	ARG_BOOL,   ARG_NULLABLE, 0, 0 },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+static const struct arg_spec tab_args[] = {
+	{ "tab_id",	ARG_STRING, ARG_NULLABLE, 0, 256 },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+static const struct arg_spec diff_open_args[] = {
+	{ "file_path",	ARG_STRING, ARG_NULLABLE, 0, PATH_MAX_LEN },
+	{ "from_ref",	ARG_STRING, ARG_NULLABLE, 0, 64 },
+	{ "to_ref",	ARG_STRING, ARG_NULLABLE, 0, 64 },
+	{ "from_hash",	ARG_STRING, ARG_NULLABLE, 0, 256 },
+	{ "to_hash",	ARG_STRING, ARG_NULLABLE, 0, 256 },
+	{ "content_type", ARG_STRING, ARG_NULLABLE, 0, 64 },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+static const struct arg_spec git_paths_args[] = {
+	{ "file_path",	ARG_STRING, ARG_NULLABLE, 0, PATH_MAX_LEN },
+	{ "file_paths",	ARG_STRING_ARRAY, ARG_NULLABLE, 0, 0 },
+	{ "stage_all",	ARG_BOOL,   ARG_NULLABLE, 0, 0 },
+	{ "unstage_all", ARG_BOOL,  ARG_NULLABLE, 0, 0 },
+	{ "revert_all",	ARG_BOOL,   ARG_NULLABLE, 0, 0 },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+static const struct arg_spec git_commit_args[] = {
+	{ "commit_message", ARG_STRING, ARG_NULLABLE, 0, 64 * 1024 },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+static const struct arg_spec content_request_args[] = {
+	{ "content_hash", ARG_STRING, ARG_NULLABLE, 0, 256 },
+	{ NULL, 0, 0, 0, 0 }
+};
+
+/* net's own: the validated session list, for the git worker. */
+static const struct arg_spec internal_sessions_args[] = {
+	{ "sessions", ARG_ARRAY, ARG_REQUIRED, 0, ROUTE_MAX_SESSIONS },
+	{ NULL, 0, 0, 0, 0 }
+};
+
 static const struct arg_spec client_sessions_update_args[] = {
 	{ "sessions", ARG_ARRAY, ARG_REQUIRED, 0, ROUTE_MAX_SESSIONS },
 	{ NULL, 0, 0, 0, 0 }
@@ -163,7 +215,9 @@ static const struct arg_spec client_sessions_update_args[] = {
  * number means any value. test_cmd.c lists every name: extend it too.
  */
 static const struct cmd_entry cmds[] = {
+	{ "_client_sessions",	ROLE_GIT, internal_sessions_args },
 	{ "client_sessions_update", ROLE_NET, client_sessions_update_args },
+	{ "content_request",	ROLE_GIT, content_request_args },
 	{ "directory_list",	ROLE_FS,  directory_list_args },
 	{ "file_apply_diff",	ROLE_FS,  diff_args },
 	{ "file_create",	ROLE_FS,  file_create_args },
@@ -175,6 +229,17 @@ static const struct cmd_entry cmds[] = {
 	{ "file_search",	ROLE_FS,  file_search_args },
 	{ "file_write",		ROLE_FS,  file_write_args },
 	{ "folder_create",	ROLE_FS,  folder_create_args },
+	{ "project_state_diff_content_request", ROLE_GIT, diff_open_args },
+	{ "project_state_diff_open", ROLE_GIT, diff_open_args },
+	{ "project_state_file_open", ROLE_GIT, file_open_args },
+	{ "project_state_folder_collapse", ROLE_GIT, folder_args },
+	{ "project_state_folder_expand", ROLE_GIT, folder_args },
+	{ "project_state_git_commit", ROLE_GIT, git_commit_args },
+	{ "project_state_git_revert", ROLE_GIT, git_paths_args },
+	{ "project_state_git_stage", ROLE_GIT, git_paths_args },
+	{ "project_state_git_unstage", ROLE_GIT, git_paths_args },
+	{ "project_state_set_active_tab", ROLE_GIT, tab_args },
+	{ "project_state_tab_close", ROLE_GIT, tab_args },
 	{ "system_info",		ROLE_FS,  no_args },
 	{ "terminal_list",		ROLE_TERM, no_args },
 	{ "terminal_resize",		ROLE_TERM, terminal_resize_args },

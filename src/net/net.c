@@ -427,6 +427,39 @@ sysinfo_cb(int fd, short ev, void *arg)
 
 /* ---- commands handled inside net ---- */
 
+/*
+ * The git worker keeps one project state per project session: it gets
+ * the (validated) session list whenever it changes and when it links.
+ */
+static void
+sessions_to_git(void)
+{
+	const struct client_session	*cs;
+	struct json_object		*p, *arr, *o;
+	size_t				 i;
+
+	if (n.links[ROLE_GIT] == NULL)
+		return;
+	p = json_object_new_object();
+	arr = json_object_new_array();
+	for (i = 0; i < route_count(); i++) {
+		cs = route_session(i);
+		o = json_object_new_object();
+		json_set_str(o, "channel_name", cs->channel_name);
+		json_set_bool(o, "dashboard", cs->dashboard);
+		json_object_object_add(o, "project_id", cs->project_id ?
+		    json_object_new_string(cs->project_id) : NULL);
+		json_object_object_add(o, "project_folder_path",
+		    cs->project_folder_path ?
+		    json_object_new_string(cs->project_folder_path) : NULL);
+		json_object_array_add(arr, o);
+	}
+	json_set_str(p, "cmd", "_client_sessions");
+	json_object_object_add(p, "sessions", arr);
+	forward(ROLE_GIT, "_client_sessions", p, ROUTE_RESPONSE);
+	json_object_put(p);
+}
+
 static void
 sessions_update(struct json_object *payload)
 {
@@ -462,6 +495,7 @@ sessions_update(struct json_object *payload)
 	}
 	log_debug("client sessions: %zu (%s)", route_count(),
 	    fresh ? "new ones" : "no new ones");
+	sessions_to_git();
 	send_held();
 out:
 	for (i = 0; i < nold; i++)
@@ -505,7 +539,8 @@ dispatch(struct json_object *payload, const char *name)
 	const struct cmd_entry	*e;
 	char			 err[256];
 
-	if ((e = cmd_lookup(name)) == NULL) {
+	/* Names starting with '_' are net's own messages to workers. */
+	if (name[0] == '_' || (e = cmd_lookup(name)) == NULL) {
 		net_error(payload, "Unknown cmd: %s", name);
 		return;
 	}
@@ -713,6 +748,29 @@ sink_event(struct json_object *ev, const char *name)
 	}
 }
 
+/*
+ * A worker's own event goes to the sessions of its project, or, when it
+ * names one with "_target_session" (project state of one session), to
+ * that session alone if it is still connected.
+ */
+static void
+deliver_unsolicited(struct json_object *ev, const char *project)
+{
+	struct json_object	*t;
+	char			*target;
+
+	if (!json_object_object_get_ex(ev, "_target_session", &t)) {
+		emit(ev, ROUTE_SESSION_AWARE, project, NULL, NULL);
+		return;
+	}
+	target = json_object_is_type(t, json_type_string) ?
+	    xstrdup(json_object_get_string(t)) : NULL;
+	json_object_object_del(ev, "_target_session");
+	if (target != NULL && route_known(target))
+		emit(ev, ROUTE_REQUESTER, project, NULL, target);
+	free(target);
+}
+
 static void
 deliver(struct json_object *ev, const char *name, struct request *r)
 {
@@ -721,7 +779,7 @@ deliver(struct json_object *ev, const char *name, struct request *r)
 	enum route_mode		 mode;
 
 	if (r == NULL) {
-		emit(ev, ROUTE_SESSION_AWARE, project, NULL, NULL);
+		deliver_unsolicited(ev, project);
 		return;
 	}
 	if (r->sink) {
@@ -886,6 +944,8 @@ set_link(enum role role, int fd)
 	release(role);
 	if (role == ROLE_TERM)
 		resync_terminals();
+	if (role == ROLE_GIT)
+		sessions_to_git();
 }
 
 /* ---- the parent ---- */

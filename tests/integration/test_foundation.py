@@ -297,6 +297,15 @@ def test_unknown_command(dashboard):
     system_info(dashboard)
 
 
+def test_internal_command_names_refused(dashboard):
+    """Names starting with '_' are net's own messages to its workers."""
+    ev = dashboard.request({"cmd": "_client_sessions", "sessions": [],
+                            "request_id": "u-2"}, 10,
+                           match=lambda e: e.get("event") == "error")
+    assert ev["message"] == "Unknown cmd: _client_sessions"
+    system_info(dashboard)
+
+
 # ---------------------------------------------------------------------------
 # 7. bad input: the daemon survives, system_info is answered again
 

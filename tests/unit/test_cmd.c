@@ -22,7 +22,9 @@ static const struct {
 	const char	*name;
 	enum role	 role;
 } known[] = {
+	{ "_client_sessions",		ROLE_GIT },
 	{ "client_sessions_update",	ROLE_NET },
+	{ "content_request",		ROLE_GIT },
 	{ "directory_list",		ROLE_FS },
 	{ "file_apply_diff",		ROLE_FS },
 	{ "file_create",		ROLE_FS },
@@ -34,6 +36,17 @@ static const struct {
 	{ "file_search",		ROLE_FS },
 	{ "file_write",			ROLE_FS },
 	{ "folder_create",		ROLE_FS },
+	{ "project_state_diff_content_request", ROLE_GIT },
+	{ "project_state_diff_open",	ROLE_GIT },
+	{ "project_state_file_open",	ROLE_GIT },
+	{ "project_state_folder_collapse", ROLE_GIT },
+	{ "project_state_folder_expand", ROLE_GIT },
+	{ "project_state_git_commit",	ROLE_GIT },
+	{ "project_state_git_revert",	ROLE_GIT },
+	{ "project_state_git_stage",	ROLE_GIT },
+	{ "project_state_git_unstage",	ROLE_GIT },
+	{ "project_state_set_active_tab", ROLE_GIT },
+	{ "project_state_tab_close",	ROLE_GIT },
 	{ "system_info",		ROLE_FS },
 	{ "terminal_list",		ROLE_TERM },
 	{ "terminal_resize",		ROLE_TERM },
