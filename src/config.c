@@ -41,6 +41,7 @@ enum kw {
 	KW_ALLOWEDROOTS,
 	KW_SANDBOXDEBUG,
 	KW_FILEREADLIMIT,
+	KW_CONTENTCACHESIZE,
 	KW_MAX
 };
 
@@ -57,6 +58,7 @@ static const struct {
 	[KW_ALLOWEDROOTS] =	{ "AllowedRoots", 1 },
 	[KW_SANDBOXDEBUG] =	{ "SandboxDebug", 0 },
 	[KW_FILEREADLIMIT] =	{ "FileReadLimit", 0 },
+	[KW_CONTENTCACHESIZE] =	{ "ContentCacheSize", 0 },
 };
 
 static const char *levels[] = {
@@ -550,6 +552,15 @@ apply(struct config *c, int kw, struct words *wd, char *err, size_t errlen)
 			return -1;
 		}
 		return 0;
+	case KW_CONTENTCACHESIZE:
+		if (parse_size(v, CONF_MIN_CACHE, CONF_MAX_CACHE,
+		    &c->content_cache_size) == -1) {
+			seterr(err, errlen, "ContentCacheSize: \"%s\" is not a "
+			    "size from 64K to 4G (a number with an optional K, "
+			    "M or G suffix)", v);
+			return -1;
+		}
+		return 0;
 	case KW_ALLOWEDROOTS:
 		for (i = 1; i < wd->n; i++)
 			if (add_root(c, wd->w[i], err, errlen) == -1)
@@ -640,6 +651,7 @@ config_defaults(struct config *c)
 	strlcpy_chk(c->cafile, PC_DEFAULT_CAFILE, sizeof(c->cafile));
 	c->loglevel = LOGLEVEL_INFO;
 	c->file_read_limit = CONF_DEFAULT_READ;
+	c->content_cache_size = CONF_DEFAULT_CACHE;
 }
 
 /*

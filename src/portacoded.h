@@ -38,6 +38,9 @@ int		 role_from_name(const char *);	/* -1 if unknown */
 #define CONF_DEFAULT_READ	(16ULL * 1024 * 1024)
 #define CONF_MIN_READ		1024ULL
 #define CONF_MAX_READ		(32ULL * 1024 * 1024)	/* the answer must fit IPC_MAX_DATA */
+#define CONF_DEFAULT_CACHE	(64ULL * 1024 * 1024)	/* = STORE_DEFAULT_LIMIT */
+#define CONF_MIN_CACHE		(64ULL * 1024)
+#define CONF_MAX_CACHE		(4ULL * 1024 * 1024 * 1024)
 #define CONF_MAX_SIZE		(64 * 1024)
 #define CONF_MAX_LINE		4096
 
@@ -69,6 +72,7 @@ struct config {
 	char		*roots[CONF_MAX_ROOTS];
 	int		 nroots;
 	uint64_t	 file_read_limit;	/* whole-file file_read */
+	uint64_t	 content_cache_size;	/* git content store (reference §4.9) */
 };
 
 void	 config_defaults(struct config *);

@@ -25,6 +25,7 @@
 #include "monitor.h"
 #include "sandbox.h"
 #include "xmalloc.h"
+#include "net/chunk.h"
 #include "net/cmd.h"
 #include "net/net.h"
 #include "net/route.h"
@@ -749,6 +750,29 @@ sink_event(struct json_object *ev, const char *name)
 }
 
 /*
+ * A worker marks a text that may be too big for one message with
+ * "_chunk_field"; it goes out as §4.10 chunks, each routed as the whole.
+ */
+static void
+emit_reply(struct json_object *ev, enum route_mode mode,
+    const char *project_id, const char *reply_channel, const char *source)
+{
+	struct chunker		*ch;
+	struct json_object	*c;
+
+	if (json_get(ev, CHUNK_MARK) == NULL ||
+	    (ch = chunk_begin(ev, json_get_str(ev, CHUNK_MARK))) == NULL) {
+		emit(ev, mode, project_id, reply_channel, source);
+		return;
+	}
+	while ((c = chunk_next(ch)) != NULL) {
+		emit(c, mode, project_id, reply_channel, source);
+		json_object_put(c);
+	}
+	chunk_free(ch);
+}
+
+/*
  * A worker's own event goes to the sessions of its project, or, when it
  * names one with "_target_session" (project state of one session), to
  * that session alone if it is still connected.
@@ -760,14 +784,14 @@ deliver_unsolicited(struct json_object *ev, const char *project)
 	char			*target;
 
 	if (!json_object_object_get_ex(ev, "_target_session", &t)) {
-		emit(ev, ROUTE_SESSION_AWARE, project, NULL, NULL);
+		emit_reply(ev, ROUTE_SESSION_AWARE, project, NULL, NULL);
 		return;
 	}
 	target = json_object_is_type(t, json_type_string) ?
 	    xstrdup(json_object_get_string(t)) : NULL;
 	json_object_object_del(ev, "_target_session");
 	if (target != NULL && route_known(target))
-		emit(ev, ROUTE_REQUESTER, project, NULL, target);
+		emit_reply(ev, ROUTE_REQUESTER, project, NULL, target);
 	free(target);
 }
 
@@ -799,7 +823,7 @@ deliver(struct json_object *ev, const char *name, struct request *r)
 	mode = name_in(name, requester_events) ? ROUTE_REQUESTER : r->mode;
 	if (strcmp(name, "error") == 0)
 		project = r->project_id;
-	emit(ev, mode, project, r->reply_channel, r->source);
+	emit_reply(ev, mode, project, r->reply_channel, r->source);
 }
 
 static void
