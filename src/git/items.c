@@ -161,9 +161,15 @@ scan_folder(struct collect *c, const char *folder)
 	while ((de = readdir(d)) != NULL) {
 		if (skip_name(de->d_name))
 			continue;
-		if (count >= ITEMS_MAX_PER_FOLDER || c->n >= ITEMS_MAX_TOTAL) {
-			log_warnx("items: %s: more than %zu entries, list cut",
-			    folder, count);
+		if (count >= ITEMS_MAX_PER_FOLDER) {
+			log_warnx("items: %s: more than %d entries, list cut",
+			    folder, ITEMS_MAX_PER_FOLDER);
+			c->truncated = 1;
+			break;
+		}
+		if (c->n >= ITEMS_MAX_TOTAL) {
+			log_warnx("items: more than %d entries in all, list "
+			    "cut at %s", ITEMS_MAX_TOTAL, folder);
 			c->truncated = 1;
 			break;
 		}
@@ -193,6 +199,8 @@ mark_duplicates(struct collect *c)
 {
 	size_t	i;
 
+	if (c->n == 0)
+		return;
 	qsort(c->v, c->n, sizeof(*c->v), cmp_path_seq);
 	for (i = 0; i + 1 < c->n; i++)
 		if (strcmp(c->v[i].path, c->v[i + 1].path) == 0)
@@ -363,7 +371,8 @@ items_build(const struct items_req *req, int *truncated)
 		scan_folder(&c, m.v[i].path);
 	}
 	mark_duplicates(&c);
-	qsort(c.v, c.n, sizeof(*c.v), cmp_item);
+	if (c.n > 0)
+		qsort(c.v, c.n, sizeof(*c.v), cmp_item);
 	if ((arr = json_object_new_array()) == NULL)
 		fatalx("%s: out of memory", __func__);
 	for (i = 0; i < c.n; i++) {

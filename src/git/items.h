@@ -27,7 +27,8 @@
 
 /* What the caller knows about one path; zeroed before each call. */
 struct item_git {
-	const char	*git_status;	/* "modified", …, or NULL; copied */
+	/* "modified", …, or NULL; must live until items_build returns */
+	const char	*git_status;
 	int		 is_tracked;
 	int		 is_staged;	/* ITEM_STAGED_* */
 	int		 is_ignored;

@@ -13,9 +13,12 @@
 
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,7 @@
 #include <unistd.h>
 
 #include <git2.h>
+#include <git2/sys/repository.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
@@ -32,6 +36,8 @@
 
 #define HEX_SHA256	65
 #define HASH_CHUNK	(64 * 1024)
+/* Below this many index entries one thread is as fast as several. */
+#define STATUS_SPLIT_MIN	8192
 
 /* What says a working file is unchanged since we hashed it. */
 struct fkey {
@@ -55,6 +61,8 @@ struct repo {
 	char		*workdir;	/* libgit2's real path, ending in '/' */
 	struct hent	*hashes;	/* sorted by path: last status's digests */
 	size_t		 nhashes;
+	struct fkey	 smsig[2];	/* .gitmodules, config: submodules loaded */
+	int		 smcached;
 };
 
 struct repo_entry {
@@ -89,7 +97,7 @@ struct repo_status {
 	GIT_STATUS_INDEX_RENAMED | GIT_STATUS_CONFLICTED)
 
 static void
-git_seterr(char *err, size_t errlen, const char *what)
+gerr(char *err, size_t errlen, const char *what)
 {
 	const git_error	*e = git_error_last();
 
@@ -296,6 +304,24 @@ rels_free(char **v, size_t n)
 
 /* ---- open ----------------------------------------------------------- */
 
+/*
+ * libgit2 1.5.1 reports a failed owner check as GIT_ENOTFOUND from its
+ * safe.directory lookup when that key is not set at all, instead of
+ * GIT_EOWNER: recognise that too, or such a repository would pass for a
+ * plain folder.
+ */
+static int
+owner_refused(int rc)
+{
+	const git_error	*e;
+
+	if (rc != GIT_ENOTFOUND || (e = git_error_last()) == NULL ||
+	    e->message == NULL)
+		return 0;
+	return e->klass == GIT_ERROR_CONFIG &&
+	    strstr(e->message, "safe.directory") != NULL;
+}
+
 int
 repo_open(const char *folder, struct repo **rp, char *err, size_t errlen)
 {
@@ -318,17 +344,17 @@ repo_open(const char *folder, struct repo **rp, char *err, size_t errlen)
 	}
 	rc = git_repository_open_ext(&g, real, GIT_REPOSITORY_OPEN_NO_SEARCH,
 	    NULL);
-	if (rc == GIT_ENOTFOUND) {
-		seterr(err, errlen, "Not a git repository");
-		return REPO_ENOTREPO;
-	}
-	if (rc == GIT_EOWNER) {
+	if (rc == GIT_EOWNER || owner_refused(rc)) {
 		seterr(err, errlen, "Repository %s is owned by another user; "
 		    "git refuses it unless safe.directory lists it", folder);
 		return -1;
 	}
+	if (rc == GIT_ENOTFOUND) {
+		seterr(err, errlen, "Not a git repository");
+		return REPO_ENOTREPO;
+	}
 	if (rc < 0) {
-		git_seterr(err, errlen, "Cannot open the repository");
+		gerr(err, errlen, "Cannot open the repository");
 		return -1;
 	}
 	/* Only the root of a work tree, never a git dir or a bare one. */
@@ -438,7 +464,7 @@ head_tree(struct repo *r, git_tree **tp, char *err, size_t errlen)
 	if (rc == GIT_ENOTFOUND || rc == GIT_EUNBORNBRANCH)
 		return 0;
 	if (rc < 0) {
-		git_seterr(err, errlen, "Cannot read HEAD");
+		gerr(err, errlen, "Cannot read HEAD");
 		return -1;
 	}
 	*tp = (git_tree *)obj;
@@ -533,7 +559,8 @@ hash_entry(struct repo *r, struct repo_entry *e)
 	if (stat(path, &sb) == -1 || !S_ISREG(sb.st_mode))
 		return -1;
 	key_of(&sb, &e->key);
-	h = bsearch(e->path, r->hashes, r->nhashes, sizeof(*h), hent_cmp);
+	h = r->nhashes == 0 ? NULL :
+	    bsearch(e->path, r->hashes, r->nhashes, sizeof(*h), hent_cmp);
 	if (h != NULL && key_equal(&h->key, &e->key)) {
 		memcpy(e->hex, h->hex, sizeof(e->hex));
 		e->hashed = 1;
@@ -596,6 +623,8 @@ entry_key_cmp(const void *k, const void *e)
 static const struct repo_entry *
 entry_find(const struct repo_status *st, const char *path)
 {
+	if (st->n == 0)
+		return NULL;
 	return bsearch(path, st->v, st->n, sizeof(*st->v), entry_key_cmp);
 }
 
@@ -631,6 +660,19 @@ index_has_prefix(git_index *idx, const char *prefix)
 	size_t	 pos;
 
 	return git_index_find_prefix(&pos, idx, prefix) == 0;
+}
+
+/* 1 when the index has a submodule (gitlink) entry. */
+static int
+index_has_gitlink(git_index *idx)
+{
+	const git_index_entry	*ie;
+	size_t			 i;
+
+	for (i = 0; (ie = git_index_get_byindex(idx, i)) != NULL; i++)
+		if (ie->mode == GIT_FILEMODE_COMMIT)
+			return 1;
+	return 0;
 }
 
 static int
@@ -678,27 +720,43 @@ stamp_index(struct repo *r, struct repo_status *st)
 		memset(&st->istamp, 0, sizeof(st->istamp));
 }
 
+/* Raw entries of one libgit2 status list. */
+struct collected {
+	struct repo_entry *v;
+	size_t		 n;
+	size_t		 cap;
+};
+
+static void
+collected_add(struct collected *c, const char *path, unsigned int flags)
+{
+	if (c->n + 1 >= c->cap) {
+		c->cap = c->cap == 0 ? 64 : c->cap * 2;
+		c->v = xreallocarray(c->v, c->cap, sizeof(*c->v));
+	}
+	memset(&c->v[c->n], 0, sizeof(c->v[c->n]));
+	c->v[c->n].path = xstrdup(path);
+	c->v[c->n].flags = flags;
+	c->n++;
+}
+
 /*
- * One libgit2 status pass, over everything or only the literal paths
- * of ps (a directory covers what is under it), into sorted entries
- * with their digests and porcelain lines.
+ * One libgit2 status pass over g: everything, or only the literal paths
+ * of ps (a directory covers what is under it). Renames are not asked
+ * for; index refresh is not written back (see the top of the file).
  */
 static int
-scan(struct repo *r, const git_strarray *ps, struct repo_entry **vp,
-    size_t *np, char *err, size_t errlen)
+collect(git_repository *g, const git_strarray *ps, struct collected *c,
+    char *err, size_t errlen)
 {
 	git_status_options	 o;
 	git_status_list		*l;
 	const git_status_entry	*e;
 	const git_diff_delta	*d;
-	struct repo_entry	*v;
-	git_index		*idx = NULL;
 	size_t			 i, n;
 
-	*vp = NULL;
-	*np = 0;
 	if (git_status_options_init(&o, GIT_STATUS_OPTIONS_VERSION) != 0) {
-		git_seterr(err, errlen, "Cannot get the git status");
+		gerr(err, errlen, "Cannot get the git status");
 		return -1;
 	}
 	o.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
@@ -709,26 +767,406 @@ scan(struct repo *r, const git_strarray *ps, struct repo_entry **vp,
 		o.pathspec = *ps;
 		o.flags |= GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH;
 	}
-	if (git_status_list_new(&l, r->git, &o) != 0) {
-		git_seterr(err, errlen, "Cannot get the git status");
+	if (git_status_list_new(&l, g, &o) != 0) {
+		gerr(err, errlen, "Cannot get the git status");
 		return -1;
 	}
 	n = git_status_list_entrycount(l);
-	v = xcalloc(n + 1, sizeof(*v));
 	for (i = 0; i < n; i++) {
 		e = git_status_byindex(l, i);
 		d = e->head_to_index != NULL ? e->head_to_index :
 		    e->index_to_workdir;
-		v[i].path = xstrdup(d != NULL && d->old_file.path != NULL ?
-		    d->old_file.path : "");
-		v[i].flags = e->status;
+		if (d != NULL && d->old_file.path != NULL)
+			collected_add(c, d->old_file.path, e->status);
 	}
 	git_status_list_free(l);
-	qsort(v, n, sizeof(*v), entry_cmp);
+	return 0;
+}
 
-	/* The index was just refreshed by the pass; no second read. */
+/* ---- parallel full pass --------------------------------------------- */
+
+/*
+ * A full pass is mostly one lstat per tracked file, which git spreads
+ * over threads (preload-index) and libgit2 does not. For a large index
+ * the work tree is cut into disjoint literal paths, each thread runs a
+ * pathspec-limited pass with its own repository object, and the lists
+ * are merged: the union of the parts is the whole, each path in one part.
+ */
+static int	 status_threads;	/* 0: one per CPU, up to the maximum */
+
+void
+repo_set_threads(int n)
+{
+	status_threads = n < 0 ? 0 : n > REPO_MAX_THREADS ?
+	    REPO_MAX_THREADS : n;
+}
+
+struct unit {
+	char	*path;
+	size_t	 weight;	/* index entries at or under path */
+};
+
+struct units {
+	struct unit	*v;
+	size_t		 n;
+};
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+names_add(char ***v, size_t *n, const char *dir, const char *name,
+    size_t len)
+{
+	char	*s;
+
+	if ((len == 4 && strncmp(name, ".git", 4) == 0) ||
+	    (len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.') || len == 0)
+		return;
+	xasprintf(&s, "%s%s%.*s", dir, dir[0] != '\0' ? "/" : "", (int)len,
+	    name);
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
+	(*v)[(*n)++] = s;
+}
+
+/*
+ * Every path one level below dir that the work tree, the index or HEAD
+ * knows: together they cover all a pass over dir would report.
+ */
+static char **
+children(struct repo *r, git_index *idx, git_tree *head, const char *dir,
+    size_t *np)
+{
+	const git_index_entry	*ie;
+	const git_tree_entry	*te;
+	git_tree_entry		*sub = NULL;
+	git_tree		*tree = NULL;
+	struct dirent		*de;
+	DIR			*d;
+	char			 path[PATH_MAX], prefix[PATH_MAX];
+	char			**v = NULL;
+	const char		*rest, *slash, *last = NULL;
+	size_t			 n = 0, i, j, plen, pos, clen, llen = 0;
+
+	abs_path(r, dir, path, sizeof(path));
+	if ((d = opendir(path)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			names_add(&v, &n, dir, de->d_name,
+			    strlen(de->d_name));
+		closedir(d);
+	}
+	(void)snprintf(prefix, sizeof(prefix), "%s%s", dir,
+	    dir[0] != '\0' ? "/" : "");
+	plen = strlen(prefix);
+	if (plen == 0)
+		pos = 0;
+	else if (git_index_find_prefix(&pos, idx, prefix) != 0)
+		pos = git_index_entrycount(idx);
+	for (; (ie = git_index_get_byindex(idx, pos)) != NULL; pos++) {
+		if (strncmp(ie->path, prefix, plen) != 0)
+			break;
+		rest = ie->path + plen;
+		slash = strchr(rest, '/');
+		clen = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+		/* Sorted: a directory's entries follow one another. */
+		if (last != NULL && clen == llen &&
+		    strncmp(rest, last, clen) == 0)
+			continue;
+		names_add(&v, &n, dir, rest, clen);
+		last = rest;
+		llen = clen;
+	}
+	if (head != NULL) {
+		if (dir[0] == '\0')
+			tree = head;
+		else if (git_tree_entry_bypath(&sub, head, dir) == 0 &&
+		    git_tree_entry_type(sub) == GIT_OBJECT_TREE)
+			(void)git_tree_lookup(&tree, git_tree_owner(head),
+			    git_tree_entry_id(sub));
+		for (i = 0; tree != NULL && i < git_tree_entrycount(tree);
+		    i++) {
+			te = git_tree_entry_byindex(tree, i);
+			names_add(&v, &n, dir, git_tree_entry_name(te),
+			    strlen(git_tree_entry_name(te)));
+		}
+		if (tree != head)
+			git_tree_free(tree);
+		git_tree_entry_free(sub);
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), name_cmp);
+	for (i = j = 0; i < n; i++) {
+		if (j > 0 && strcmp(v[j - 1], v[i]) == 0)
+			free(v[i]);
+		else
+			v[j++] = v[i];
+	}
+	*np = j;
+	return v;
+}
+
+static size_t
+index_weight(git_index *idx, const char *path)
+{
+	const git_index_entry	*ie;
+	char			 prefix[PATH_MAX];
+	size_t			 pos, plen, w = 0;
+
+	if (git_index_get_bypath(idx, path, 0) != NULL)
+		w++;
+	(void)snprintf(prefix, sizeof(prefix), "%s/", path);
+	plen = strlen(prefix);
+	if (git_index_find_prefix(&pos, idx, prefix) != 0)
+		return w;
+	for (; (ie = git_index_get_byindex(idx, pos)) != NULL; pos++) {
+		if (strncmp(ie->path, prefix, plen) != 0)
+			break;
+		w++;
+	}
+	return w;
+}
+
+static void
+units_add(struct units *u, git_index *idx, char **names, size_t n)
+{
+	size_t	 i;
+
+	u->v = xreallocarray(u->v, u->n + n + 1, sizeof(*u->v));
+	for (i = 0; i < n; i++) {
+		u->v[u->n].path = names[i];
+		u->v[u->n].weight = index_weight(idx, names[i]);
+		u->n++;
+	}
+	free(names);
+}
+
+static void
+units_free(struct units *u)
+{
+	size_t	 i;
+
+	for (i = 0; i < u->n; i++)
+		free(u->v[i].path);
+	free(u->v);
+}
+
+/* Split the heaviest directories until no unit is much above a share. */
+static void
+partition(struct repo *r, git_index *idx, git_tree *head, int nthreads,
+    struct units *u)
+{
+	char	**names, path[PATH_MAX];
+	size_t	  n, i, big, total = git_index_entrycount(idx), rounds;
+	struct stat sb;
+
+	memset(u, 0, sizeof(*u));
+	names = children(r, idx, head, "", &n);
+	units_add(u, idx, names, n);
+	for (rounds = 0; rounds < 256 && u->n < 1024; rounds++) {
+		for (big = 0, i = 1; i < u->n; i++)
+			if (u->v[i].weight > u->v[big].weight)
+				big = i;
+		if (u->n == 0 || u->v[big].weight <= 1 ||
+		    u->v[big].weight * 4 * nthreads <= total)
+			break;
+		/* Only a directory of its own: never into a nested repo. */
+		abs_path(r, u->v[big].path, path, sizeof(path));
+		if (lstat(path, &sb) == -1 || !S_ISDIR(sb.st_mode))
+			break;
+		(void)snprintf(path, sizeof(path), "%s%s/.git", r->workdir,
+		    u->v[big].path);
+		if (lstat(path, &sb) == 0)
+			break;
+		names = children(r, idx, head, u->v[big].path, &n);
+		free(u->v[big].path);
+		u->v[big] = u->v[--u->n];
+		units_add(u, idx, names, n);
+	}
+}
+
+struct part {
+	struct repo		*r;
+	git_strarray		 ps;
+	size_t			 weight;
+	struct collected	 out;
+	int			 rc;
+	char			 err[256];
+	pthread_t		 tid;
+};
+
+/* Another thread: a repository object of its own (libgit2's rule). */
+static void *
+part_run(void *arg)
+{
+	struct part	*p = arg;
+	git_repository	*g;
+
+	p->rc = git_repository_open_ext(&g, p->r->workdir,
+	    GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+	if (p->rc != 0) {
+		gerr(p->err, sizeof(p->err), "Cannot open the repository");
+		return NULL;
+	}
+	p->rc = collect(g, &p->ps, &p->out, p->err, sizeof(p->err));
+	git_repository_free(g);
+	return NULL;
+}
+
+static int
+cpu_count(void)
+{
+	cpu_set_t	 set;
+	int		 n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == -1)
+		return 1;
+	n = CPU_COUNT(&set);
+	return n < 1 ? 1 : n;
+}
+
+/*
+ * 1 when the parts ran (c filled or err set, rc in *rcp); 0 when a
+ * single pass is the better plan.
+ */
+static int
+collect_parallel(struct repo *r, struct collected *c, int *rcp, char *err,
+    size_t errlen)
+{
+	struct part	 parts[REPO_MAX_THREADS];
+	struct units	 u;
+	git_index	*idx = NULL;
+	git_tree	*head = NULL;
+	char		 herr[8];
+	size_t		 i, k, best;
+	int		 nthreads = status_threads, started = 0, ran = 0;
+
+	if (nthreads == 0) {
+		nthreads = cpu_count();
+		if (nthreads > REPO_MAX_THREADS)
+			nthreads = REPO_MAX_THREADS;
+	}
+	if (nthreads < 2)
+		return 0;
+	/*
+	 * Submodules stay with the repository that caches them: see
+	 * submodules_cache().
+	 */
+	if (git_repository_index(&idx, r->git) != 0 ||
+	    git_index_read(idx, 0) != 0 ||
+	    (status_threads == 0 && git_index_entrycount(idx) <
+	    STATUS_SPLIT_MIN) || index_has_gitlink(idx) ||
+	    head_tree(r, &head, herr, sizeof(herr)) != 0) {
+		git_index_free(idx);
+		return 0;
+	}
+	partition(r, idx, head, nthreads, &u);
+	git_tree_free(head);
+	git_index_free(idx);
+	if (u.n < 2) {
+		units_free(&u);
+		return 0;
+	}
+	/* Heaviest first, each to the lightest part. */
+	memset(parts, 0, sizeof(parts));
+	for (k = 0; k < u.n; k++) {
+		for (best = k, i = k + 1; i < u.n; i++)
+			if (u.v[i].weight > u.v[best].weight)
+				best = i;
+		if (best != k) {
+			struct unit t = u.v[k];
+			u.v[k] = u.v[best];
+			u.v[best] = t;
+		}
+		for (best = 0, i = 1; i < (size_t)nthreads; i++)
+			if (parts[i].weight < parts[best].weight)
+				best = i;
+		parts[best].ps.strings = xreallocarray(parts[best].ps.strings,
+		    parts[best].ps.count + 1, sizeof(char *));
+		parts[best].ps.strings[parts[best].ps.count++] = u.v[k].path;
+		parts[best].weight += u.v[k].weight + 1;
+	}
+	for (i = 1; i < (size_t)nthreads; i++) {
+		parts[i].r = r;
+		if (parts[i].ps.count == 0)
+			continue;
+		if (pthread_create(&parts[i].tid, NULL, part_run,
+		    &parts[i]) != 0)
+			part_run(&parts[i]);	/* here, then */
+		else
+			started |= 1 << i;
+		ran++;
+	}
+	/* The first part here, on the repository whose index is loaded. */
+	parts[0].rc = collect(r->git, &parts[0].ps, &parts[0].out,
+	    parts[0].err, sizeof(parts[0].err));
+	ran++;
+	*rcp = 0;
+	for (i = 0; i < (size_t)nthreads; i++) {
+		if (started & (1 << i))
+			pthread_join(parts[i].tid, NULL);
+		if (parts[i].rc != 0 && *rcp == 0) {
+			*rcp = -1;
+			seterr(err, errlen, "%s", parts[i].err);
+		}
+		for (k = 0; k < parts[i].out.n; k++) {
+			if (*rcp == 0)
+				collected_add(c, parts[i].out.v[k].path,
+				    parts[i].out.v[k].flags);
+			free(parts[i].out.v[k].path);
+		}
+		free(parts[i].out.v);
+		free(parts[i].ps.strings);
+	}
+	units_free(&u);
+	log_debug("status: %zu entries from %d parallel parts", c->n, ran);
+	return 1;
+}
+
+/*
+ * A status pass into sorted entries with their digests and porcelain
+ * lines: everything (ps NULL) or the literal paths of ps.
+ */
+static int
+scan(struct repo *r, const git_strarray *ps, struct repo_entry **vp,
+    size_t *np, char *err, size_t errlen)
+{
+	struct collected	 c = { NULL, 0, 0 };
+	struct repo_entry	*v;
+	git_index		*idx = NULL;
+	size_t			 i, n;
+	int			 rc;
+
+	*vp = NULL;
+	*np = 0;
+	if (ps != NULL || !collect_parallel(r, &c, &rc, err, errlen))
+		rc = collect(r->git, ps, &c, err, errlen);
+	if (rc != 0) {
+		entries_free(c.v, c.n);
+		return -1;
+	}
+	v = c.v != NULL ? c.v : xcalloc(1, sizeof(*v));
+	n = c.n;
+	qsort(v, n, sizeof(*v), entry_cmp);
+	/* Parts are disjoint; should a path come twice, it is one entry. */
+	for (i = 1; i < n; i++) {
+		if (strcmp(v[i - 1].path, v[i].path) != 0)
+			continue;
+		v[i - 1].flags |= v[i].flags;
+		free(v[i].path);
+		memmove(&v[i], &v[i + 1], (n - i - 1) * sizeof(*v));
+		n--;
+		i--;
+	}
+
+	/* The index was refreshed by the pass; no second read. */
 	if (git_repository_index(&idx, r->git) != 0)
 		idx = NULL;
+	else
+		(void)git_index_read(idx, 0);
 	for (i = 0; i < n; i++) {
 		if (v[i].flags & GIT_STATUS_IGNORED)
 			continue;
@@ -750,6 +1188,45 @@ head_state(struct repo *r, struct repo_status *st)
 	st->has_head = repo_head(r, st->head);
 }
 
+static void
+stamp_file(const char *path, struct fkey *k)
+{
+	struct stat	 sb;
+
+	if (stat(path, &sb) == 0)
+		key_of(&sb, k);
+	else
+		memset(k, 0, sizeof(*k));
+}
+
+/*
+ * libgit2 1.5.1 leaks pcre2 match data for every .gitmodules key that is
+ * not a path, each time it loads the submodules, which a status does
+ * unless the repository caches them. Load them into that cache once, and
+ * again only when .gitmodules or the config changed. The cache holds
+ * configuration only: a submodule's status is still read afresh.
+ */
+static void
+submodules_cache(struct repo *r)
+{
+	struct fkey	 sig[2];
+	char		 path[PATH_MAX];
+
+	(void)snprintf(path, sizeof(path), "%s.gitmodules", r->workdir);
+	stamp_file(path, &sig[0]);
+	(void)snprintf(path, sizeof(path), "%sconfig",
+	    git_repository_commondir(r->git));
+	stamp_file(path, &sig[1]);
+	if (r->smcached && key_equal(&sig[0], &r->smsig[0]) &&
+	    key_equal(&sig[1], &r->smsig[1]))
+		return;
+	(void)git_repository_submodule_cache_clear(r->git);
+	r->smcached = git_repository_submodule_cache_all(r->git) == 0;
+	if (!r->smcached)
+		git_error_clear();
+	memcpy(r->smsig, sig, sizeof(sig));
+}
+
 static int
 full_pass(struct repo *r, struct repo_status *st, char *err, size_t errlen)
 {
@@ -758,6 +1235,7 @@ full_pass(struct repo *r, struct repo_status *st, char *err, size_t errlen)
 	memset(&nst, 0, sizeof(nst));
 	stamp_index(r, &nst);
 	head_state(r, &nst);
+	submodules_cache(r);
 	if (scan(r, NULL, &nst.v, &nst.n, err, errlen) == -1)
 		return -1;
 	entries_free(st->v, st->n);
@@ -1175,49 +1653,72 @@ file_item(git_index *idx, const struct repo_status *st, const char *rel,
 	}
 }
 
+/* What a directory's entries add up to (upstream's batch rules). */
+struct dirsum {
+	int	 unt, mod, del, s, u, both;
+};
+
+static void
+dirsum_add(struct dirsum *d, const struct repo_entry *e)
+{
+	char	 x, y;
+
+	if (e->flags & GIT_STATUS_IGNORED)
+		return;
+	if (e->flags & GIT_STATUS_WT_NEW)
+		d->unt = 1;
+	porcelain(e->flags, &x, &y);
+	if (x == 'A' || x == 'M' || y == 'M')
+		d->mod = 1;
+	else if (x == 'D' || y == 'D')
+		d->del = 1;
+	d->s |= staged_side(e->flags);
+	d->u |= unstaged_side(e->flags);
+	d->both |= staged_side(e->flags) && unstaged_side(e->flags);
+}
+
+/*
+ * A directory, or a submodule (one gitlink entry at rel itself, as
+ * upstream's "path == rel or under rel/" matches it).
+ */
 static void
 dir_item(git_index *idx, const struct repo_status *st, const char *rel,
     struct repo_item *it)
 {
 	const struct repo_entry	*e;
+	struct dirsum		 d;
 	char			 prefix[PATH_MAX];
 	size_t			 i, plen;
-	int			 unt = 0, mod = 0, del = 0, s = 0, u = 0, both = 0;
-	char			 x, y;
+	int			 tracked;
 
+	memset(&d, 0, sizeof(d));
 	if (rel[0] == '\0')
 		prefix[0] = '\0';
 	else if (snprintf(prefix, sizeof(prefix), "%s/", rel) >=
 	    (int)sizeof(prefix))
 		return;
 	plen = strlen(prefix);
+	if (plen > 0 && (e = entry_find(st, rel)) != NULL)
+		dirsum_add(&d, e);
 	for (i = entry_lower(st, prefix); i < st->n; i++) {
-		e = &st->v[i];
-		if (strncmp(e->path, prefix, plen) != 0)
+		if (strncmp(st->v[i].path, prefix, plen) != 0)
 			break;
-		if (e->flags & GIT_STATUS_IGNORED)
-			continue;
-		if (e->flags & GIT_STATUS_WT_NEW)
-			unt = 1;
-		porcelain(e->flags, &x, &y);
-		if (x == 'A' || x == 'M' || y == 'M')
-			mod = 1;
-		else if (x == 'D' || y == 'D')
-			del = 1;
-		s |= staged_side(e->flags);
-		u |= unstaged_side(e->flags);
-		both |= staged_side(e->flags) && unstaged_side(e->flags);
+		dirsum_add(&d, &st->v[i]);
 	}
-	it->staged = both || (s && u) ? REPO_STAGED_MIXED :
-	    s ? REPO_STAGED_YES : REPO_STAGED_NO;
-	if (unt)
+	it->staged = d.both || (d.s && d.u) ? REPO_STAGED_MIXED :
+	    d.s ? REPO_STAGED_YES : REPO_STAGED_NO;
+	if (plen == 0)
+		tracked = idx != NULL && git_index_entrycount(idx) > 0;
+	else
+		tracked = idx != NULL && (index_has_prefix(idx, prefix) ||
+		    git_index_get_bypath(idx, rel, 0) != NULL);
+	if (d.unt)
 		it->state = REPO_STATE_UNTRACKED;
-	else if (del)
+	else if (d.del)
 		it->state = REPO_STATE_DELETED;
-	else if (mod)
+	else if (d.mod)
 		it->state = REPO_STATE_MODIFIED;
-	else if (idx != NULL && (plen == 0 ?
-	    git_index_entrycount(idx) > 0 : index_has_prefix(idx, prefix)))
+	else if (tracked)
 		it->state = REPO_STATE_CLEAN;
 	it->is_tracked = it->state != REPO_STATE_NONE &&
 	    it->state != REPO_STATE_UNTRACKED;
@@ -1495,11 +1996,11 @@ static int
 index_fresh(struct repo *r, git_index **ip, char *err, size_t errlen)
 {
 	if (git_repository_index(ip, r->git) != 0) {
-		git_seterr(err, errlen, "Cannot open the index");
+		gerr(err, errlen, "Cannot open the index");
 		return -1;
 	}
 	if (git_index_read(*ip, 0) != 0) {
-		git_seterr(err, errlen, "Cannot read the index");
+		gerr(err, errlen, "Cannot read the index");
 		git_index_free(*ip);
 		*ip = NULL;
 		return -1;
@@ -1511,7 +2012,7 @@ static int
 index_write(git_index *idx, char *err, size_t errlen)
 {
 	if (git_index_write(idx) != 0) {
-		git_seterr(err, errlen, "Cannot write the index");
+		gerr(err, errlen, "Cannot write the index");
 		(void)git_index_read(idx, 1);	/* drop what was not saved */
 		return -1;
 	}
@@ -1576,7 +2077,7 @@ stage_check(struct repo *r, git_index *idx, const char *rel, char *err,
 	(void)snprintf(probe, sizeof(probe), "%s%s", rel,
 	    S_ISDIR(sb.st_mode) ? "/" : "");
 	if (git_ignore_path_is_ignored(&ignored, r->git, probe) != 0) {
-		git_seterr(err, errlen, "Cannot check .gitignore");
+		gerr(err, errlen, "Cannot check .gitignore");
 		return -1;
 	}
 	if (ignored) {
@@ -1612,7 +2113,7 @@ stage_apply(struct repo *r, git_index *idx, const git_strarray *ps,
 		o.flags |= GIT_DIFF_DISABLE_PATHSPEC_MATCH;
 	}
 	if (git_diff_index_to_workdir(&diff, r->git, idx, &o) != 0) {
-		git_seterr(err, errlen, "Cannot compare the work tree");
+		gerr(err, errlen, "Cannot compare the work tree");
 		return -1;
 	}
 	n = git_diff_num_deltas(diff);
@@ -1628,7 +2129,7 @@ stage_apply(struct repo *r, git_index *idx, const git_strarray *ps,
 		else
 			rc = git_index_add_bypath(idx, p);
 		if (rc != 0)
-			git_seterr(err, errlen, "Cannot stage");
+			gerr(err, errlen, "Cannot stage");
 	}
 	git_diff_free(diff);
 	return rc == 0 ? 0 : -1;
@@ -1666,6 +2167,10 @@ repo_stage(struct repo *r, const char *const *paths, size_t n, char *err,
 	char	**rels;
 	int	  all, rc;
 
+	if (n == 0 || paths == NULL) {
+		seterr(err, errlen, "No path given");
+		return -1;
+	}
 	if ((rels = rels_make(r, paths, n, &all, err, errlen)) == NULL)
 		return -1;
 	rc = stage(r, all ? NULL : rels, all ? 0 : n, err, errlen);
@@ -1708,7 +2213,7 @@ index_reset(struct repo *r, git_index *idx, git_tree *tree,
 		o.flags |= GIT_DIFF_DISABLE_PATHSPEC_MATCH;
 	}
 	if (git_diff_tree_to_index(&diff, r->git, tree, idx, &o) != 0) {
-		git_seterr(err, errlen, "Cannot compare the index with HEAD");
+		gerr(err, errlen, "Cannot compare the index with HEAD");
 		return -1;
 	}
 	n = git_diff_num_deltas(diff);
@@ -1732,7 +2237,7 @@ index_reset(struct repo *r, git_index *idx, git_tree *tree,
 			}
 		}
 		if (rc != 0)
-			git_seterr(err, errlen, "Cannot reset the index");
+			gerr(err, errlen, "Cannot reset the index");
 	}
 	git_diff_free(diff);
 	return rc == 0 ? 0 : -1;
@@ -1788,6 +2293,10 @@ repo_unstage(struct repo *r, const char *const *paths, size_t n, char *err,
 	char	**rels;
 	int	  all, rc;
 
+	if (n == 0 || paths == NULL) {
+		seterr(err, errlen, "No path given");
+		return -1;
+	}
 	if ((rels = rels_make(r, paths, n, &all, err, errlen)) == NULL)
 		return -1;
 	rc = unstage(r, all ? NULL : rels, all ? 0 : n, err, errlen);
@@ -1846,7 +2355,7 @@ checkout_head(struct repo *r, git_tree *tree, const git_strarray *ps,
 		co.checkout_strategy |= GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH;
 	}
 	if (git_checkout_tree(r->git, (const git_object *)tree, &co) != 0) {
-		git_seterr(err, errlen, "Cannot restore files from HEAD");
+		gerr(err, errlen, "Cannot restore files from HEAD");
 		return -1;
 	}
 	return 0;
@@ -1898,6 +2407,10 @@ repo_revert(struct repo *r, const char *const *paths, size_t n, char *err,
 	char	**rels;
 	int	  all, rc;
 
+	if (n == 0 || paths == NULL) {
+		seterr(err, errlen, "No path given");
+		return -1;
+	}
 	if ((rels = rels_make(r, paths, n, &all, err, errlen)) == NULL)
 		return -1;
 	rc = revert(r, all ? NULL : rels, all ? 0 : n, err, errlen);
@@ -1925,7 +2438,7 @@ repo_revert_all(struct repo *r, char *err, size_t errlen)
 		co.checkout_strategy = GIT_CHECKOUT_FORCE;
 		co.baseline_index = idx;
 		if (git_checkout_index(r->git, idx, &co) != 0) {
-			git_seterr(err, errlen, "Cannot restore files");
+			gerr(err, errlen, "Cannot restore files");
 			rc = -1;
 		}
 	}
@@ -1985,7 +2498,7 @@ signature(struct repo *r, git_signature **sig, char *err, size_t errlen)
 		seterr(err, errlen, "Please tell me who you are: set "
 		    "user.name and user.email in your git configuration");
 	else
-		git_seterr(err, errlen, "Cannot make the commit author");
+		gerr(err, errlen, "Cannot make the commit author");
 	return -1;
 }
 
@@ -2026,11 +2539,11 @@ repo_commit(struct repo *r, const char *message, char hash[REPO_HEX],
 	case GIT_EUNBORNBRANCH:
 		break;
 	default:
-		git_seterr(err, errlen, "Cannot read HEAD");
+		gerr(err, errlen, "Cannot read HEAD");
 		goto done;
 	}
 	if (git_index_write_tree(&tree_id, idx) != 0) {
-		git_seterr(err, errlen, "Cannot write the tree");
+		gerr(err, errlen, "Cannot write the tree");
 		goto done;
 	}
 	if ((par.n == 0 && git_index_entrycount(idx) == 0) ||
@@ -2043,7 +2556,7 @@ repo_commit(struct repo *r, const char *message, char hash[REPO_HEX],
 	    git_repository_state(r->git) == GIT_REPOSITORY_STATE_MERGE;
 	if (merging && git_repository_mergehead_foreach(r->git, merge_head_cb,
 	    &par) != 0) {
-		git_seterr(err, errlen, "Cannot read MERGE_HEAD");
+		gerr(err, errlen, "Cannot read MERGE_HEAD");
 		goto done;
 	}
 	if (signature(r, &sig, err, errlen) == -1)
@@ -2051,7 +2564,7 @@ repo_commit(struct repo *r, const char *message, char hash[REPO_HEX],
 	if (git_tree_lookup(&tree, r->git, &tree_id) != 0 ||
 	    git_commit_create(&id, r->git, "HEAD", sig, sig, NULL, msg, tree,
 	    par.n, (const git_commit **)par.v) != 0) {
-		git_seterr(err, errlen, "Cannot commit");
+		gerr(err, errlen, "Cannot commit");
 		goto done;
 	}
 	if (merging && git_repository_state_cleanup(r->git) != 0)

@@ -106,6 +106,13 @@ int		 repo_status_paths(struct repo *, struct repo_status *,
 		    const char *const *paths, size_t n, char *err,
 		    size_t errlen);
 void		 repo_status_free(struct repo_status *);
+/*
+ * Threads of a full pass: 0 (the default) one per CPU up to
+ * REPO_MAX_THREADS, and only for an index of thousands of entries; 1 a
+ * single pass; n > 1 exactly n parts whatever the size (for tests).
+ */
+#define REPO_MAX_THREADS	4
+void		 repo_set_threads(int);
 
 /*
  * git_status_summary (§6.5): {"clean":0}, or {"modified","deleted",

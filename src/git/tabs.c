@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -104,6 +105,7 @@ static const struct {
 	{ "epub", "application/epub+zip" }, { "etx", "text/x-setext" },
 	{ "exe", "application/x-msdos-program" }, { "flac", "audio/flac" },
 	{ "flv", "video/x-flv" }, { "gif", "image/gif" },
+	{ "gz", "application/gzip" },	/* only ".GZ": ".gz" is an encoding */
 	{ "h", "text/x-chdr" }, { "h++", "text/x-c++hdr" },
 	{ "heic", "image/heic" }, { "heif", "image/heif" },
 	{ "hh", "text/x-c++hdr" }, { "hpp", "text/x-c++hdr" },
@@ -163,10 +165,12 @@ static const struct {
 	{ "so", "application/octet-stream" }, { "spx", "audio/ogg" },
 	{ "sql", "application/sql" }, { "sqlite", "application/vnd.sqlite3" },
 	{ "srt", "text/plain" }, { "sty", "text/x-tex" },
-	{ "svg", "image/svg+xml" },
+	{ "svg", "image/svg+xml" }, { "svgz", "image/svg+xml" },
 	{ "swf", "application/vnd.adobe.flash.movie" },
-	{ "tar", "application/x-tar" }, { "tcl", "text/x-tcl" },
+	{ "tar", "application/x-tar" },
+	{ "taz", "application/x-gtar-compressed" }, { "tcl", "text/x-tcl" },
 	{ "tex", "text/x-tex" }, { "text", "text/plain" },
+	{ "tgz", "application/x-gtar-compressed" },
 	{ "tif", "image/tiff" }, { "tiff", "image/tiff" },
 	{ "torrent", "application/x-bittorrent" },
 	{ "ts", "text/vnd.trolltech.linguist" },
@@ -184,10 +188,11 @@ static const struct {
 	    "spreadsheetml.sheet" },
 	{ "xml", "application/xml" }, { "xpi", "application/x-xpinstall" },
 	{ "xpm", "image/x-xpixmap" }, { "xsl", "application/xslt+xml" },
+	{ "xz", "application/x-xz" },
 	{ "zip", "application/zip" }, { "zst", "application/zstd" },
 };
 
-/* mimetypes' suffix_map and encodings_map (both case-sensitive). */
+/* mimetypes' suffix_map (any case) and encodings_map (exact case). */
 static const struct {
 	const char	*from, *to;
 } suffix_map[] = {
@@ -199,6 +204,7 @@ static const char *const encoding_exts[] = {
 };
 
 #define EXT_MAX		64
+#define READ_MIN	4096
 #define NAME_MAX_BUF	1024
 
 static int
@@ -281,7 +287,7 @@ unwrap_suffixes(char *name, size_t size)
 	size_t	i, cut = split_ext(name);
 
 	for (i = 0; i < sizeof(suffix_map) / sizeof(suffix_map[0]); i++) {
-		if (strcmp(name + cut, suffix_map[i].from) != 0)
+		if (strcasecmp(name + cut, suffix_map[i].from) != 0)
 			continue;
 		if (cut + strlen(suffix_map[i].to) >= size)
 			break;
@@ -506,20 +512,17 @@ struct rd {
 	int		 at_open;	/* the error came from open() */
 };
 
-static void
-read_capped(const char *path, size_t cap, struct rd *r)
+static int
+open_regular(const char *path, struct rd *r, off_t *size)
 {
-	struct stat	 st;
-	size_t		 want, size;
-	ssize_t		 n;
-	int		 fd;
+	struct stat	st;
+	int		fd;
 
-	memset(r, 0, sizeof(*r));
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd == -1) {
 		r->err = errno;
 		r->at_open = 1;
-		return;
+		return -1;
 	}
 	if (fstat(fd, &st) == -1)
 		r->err = errno;
@@ -528,16 +531,41 @@ read_capped(const char *path, size_t cap, struct rd *r)
 	if (r->err != 0) {
 		r->at_open = 1;
 		close(fd);
-		return;
+		return -1;
 	}
-	size = (uint64_t)st.st_size < cap ? (size_t)st.st_size : cap;
-	r->buf = xmalloc(size + 2);
-	want = size + 1;		/* one more byte tells us of growth */
-	while (r->len < want) {
-		n = read(fd, r->buf + r->len, want - r->len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
+	*size = st.st_size;
+	return fd;
+}
+
+/*
+ * Up to cap bytes, plus one to notice more. The buffer starts at the
+ * size fstat reports and grows, for files that grew or that report no
+ * size at all (/proc).
+ */
+static void
+read_capped(const char *path, size_t cap, struct rd *r)
+{
+	size_t		 have, room;
+	off_t		 size;
+	ssize_t		 n;
+	int		 fd;
+
+	memset(r, 0, sizeof(*r));
+	if ((fd = open_regular(path, r, &size)) == -1)
+		return;
+	have = (uint64_t)size < cap ? (size_t)size + 1 : cap + 1;
+	if (have < READ_MIN && cap + 1 > have)
+		have = cap + 1 < READ_MIN ? cap + 1 : READ_MIN;
+	r->buf = xmalloc(have + 1);
+	while (r->len <= cap) {
+		if (r->len == have) {
+			have = have > (cap + 1) / 2 ? cap + 1 : have * 2;
+			r->buf = xreallocarray(r->buf, have + 1, 1);
+		}
+		room = have - r->len;
+		if ((n = read(fd, r->buf + r->len, room)) == -1) {
+			if (errno == EINTR)
+				continue;
 			r->err = errno;
 			break;
 		}
@@ -1095,7 +1123,7 @@ tab_html_versions(const struct tab *t)
 struct json_object *
 tab_to_json(const struct tab *t)
 {
-	struct json_object	*o, *m;
+	struct json_object	*o, *m = NULL;
 
 	if ((o = json_object_new_object()) == NULL)
 		fatalx("%s: out of memory", __func__);
