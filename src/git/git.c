@@ -4,8 +4,10 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <pwd.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <git2.h>
@@ -56,9 +58,14 @@ git_start(struct event_base *base, const struct config *conf)
 
 	(void)conf;
 	/* The user's own git configuration (identity, safe.directory). */
+	char		 xdg[PATH_MAX];
+
+	snprintf(xdg, sizeof(xdg), "%s/.config/git", home);
 	if (setenv("HOME", home, 1) == -1 ||
 	    git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL,
-	    home) < 0)
+	    home) < 0 ||
+	    git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG,
+	    xdg) < 0)
 		log_warnx("cannot point libgit2 at %s", home);
 	project_init(base);
 }

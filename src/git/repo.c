@@ -8,6 +8,10 @@
  * GIT_STATUS_OPT_UPDATE_INDEX reads the index before taking the lock, so a
  * `git add` typed meanwhile in a terminal could be overwritten by a stale
  * copy; git itself locks first).
+ *
+ * A full status of a large repository runs in parallel parts, each on a
+ * repository object of its own (libgit2 objects are not shared between
+ * threads); see collect_parallel().
  */
 #include "config.h"
 

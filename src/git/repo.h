@@ -118,12 +118,15 @@ void		 repo_set_threads(int);
  * git_status_summary (§6.5): {"clean":0}, or {"modified","deleted",
  * "untracked"} counted per line of git status --porcelain (a staged
  * addition counts as untracked, an untracked directory without tracked
- * files is one line). New object, owned by the caller.
+ * files is one line; type changes and conflicts count as modified).
+ * New object, owned by the caller.
  */
 json_object	*repo_status_summary(const struct repo_status *);
 /*
  * git_detailed_status (§6.5): {head_commit_hash, staged_changes,
- * unstaged_changes, untracked_files}. Staged additions are "added".
+ * unstaged_changes, untracked_files}, each list sorted by path. Staged
+ * additions are "added" (upstream: "untracked"); a conflicted path is an
+ * unstaged "modified".
  * file_abs_path is the folder as given joined with the repository path;
  * content_hash is the plain hex SHA-256 of the working-tree file, null for
  * deletions and for files that cannot be read. New object.
