@@ -20,6 +20,7 @@
 #include "git/project.h"
 #include "git/project-int.h"
 #include "git/repo.h"
+#include "git/store.h"
 #include "git/tabs.h"
 
 #define DIFF_SIDE_MAX	(10 * 1024 * 1024)
@@ -193,6 +194,7 @@ cmd_file_open(struct worker_req *req)
 	const char	*event = "project_state_file_open_response";
 	struct json_object *ev;
 	struct sess	*s;
+	struct tab	*t;
 	const char	*path;
 	int		 active = 1, ok = 0;
 
@@ -206,7 +208,10 @@ cmd_file_open(struct worker_req *req)
 	if (json_get(req->cmd, "set_active") != NULL)
 		active = json_object_get_boolean(json_get(req->cmd,
 		    "set_active"));
-	if (tab_add(s, tab_file_new(path, proj_hash_put, NULL), active) == 0) {
+	t = tab_file_new(path, proj_hash_put, NULL);
+	/* The store holds the content; a tab keeps only its hash. */
+	tab_drop_content(t);
+	if (tab_add(s, t, active) == 0) {
 		ok = 1;
 		proj_update(s, req->id, pid_of(req));
 	}
@@ -357,6 +362,7 @@ cmd_diff_open(struct worker_req *req)
 	const char		*event = "project_state_diff_open_response";
 	struct tab_diff_spec	 spec;
 	struct sess		*s;
+	struct tab		*t;
 	struct refs		 r;
 	char			*a = NULL, *b = NULL;
 	size_t			 alen, blen;
@@ -381,8 +387,9 @@ cmd_diff_open(struct worker_req *req)
 		spec.original_len = alen;
 		spec.modified = b;
 		spec.modified_len = blen;
-		ok = tab_add(s, tab_diff_new(&spec, proj_hash_put, NULL),
-		    1) == 0;
+		t = tab_diff_new(&spec, proj_hash_put, NULL);
+		tab_drop_content(t);
+		ok = tab_add(s, t, 1) == 0;
 		if (ok)
 			proj_update(s, req->id, pid_of(req));
 	}
@@ -391,26 +398,52 @@ cmd_diff_open(struct worker_req *req)
 	diff_answer(req, event, ok, ok ? NULL : "Unable to open the diff");
 }
 
+/*
+ * A side of a diff tab: from the store while it holds it, else read
+ * again at the tab's ref (the store is bounded; tabs keep only hashes).
+ */
 static char *
-diff_content(struct tab *t, const char *type)
+diff_side(struct proj *p, const char *hash, const char *ref,
+    const char *path, const char *commit)
+{
+	const char	*c;
+	char		*buf;
+	size_t		 len;
+
+	if (hash != NULL && (c = store_get(store_global(), hash, NULL)) !=
+	    NULL)
+		return xstrdup(c);
+	if (p->repo == NULL || side(p, ref, path, commit, &buf, &len) == -1)
+		return xstrdup("");
+	return buf;
+}
+
+static char *
+diff_content(struct proj *p, struct tab *t, const char *type)
 {
 	struct json_object	*o, *v;
-	char			*out;
+	char			*out, *a, *b;
 
 	if (strcmp(type, "original") == 0)
-		return xstrdup(t->original ? t->original : "");
+		return diff_side(p, t->original_hash, t->from_ref,
+		    t->file_path, t->from_hash);
 	if (strcmp(type, "modified") == 0)
-		return xstrdup(t->modified ? t->modified : "");
+		return diff_side(p, t->modified_hash, t->to_ref,
+		    t->file_path, t->to_hash);
 	v = tab_html_versions(t);
 	if (strcmp(type, "html_diff") == 0)
 		o = v ? v : json_object_new_object();
 	else {
+		a = diff_side(p, t->original_hash, t->from_ref, t->file_path,
+		    t->from_hash);
+		b = diff_side(p, t->modified_hash, t->to_ref, t->file_path,
+		    t->to_hash);
 		o = json_object_new_object();
-		json_set_str(o, "original_content", t->original ?
-		    t->original : "");
-		json_set_str(o, "modified_content", t->modified ?
-		    t->modified : "");
+		json_set_str(o, "original_content", a);
+		json_set_str(o, "modified_content", b);
 		json_object_object_add(o, "html_diff_versions", v);
+		free(a);
+		free(b);
 	}
 	out = xstrdup(json_object_to_json_string_ext(o,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -457,7 +490,7 @@ cmd_diff_content_request(struct worker_req *req)
 		json_set_str(ev, "error", "Diff tab not found");
 		json_set_bool(ev, "chunked", 0);
 	} else {
-		content = diff_content(s->tabs[i], type);
+		content = diff_content(s->p, s->tabs[i], type);
 		json_set_str(ev, "content", content);
 		json_set_str(ev, "_chunk_field", "content");
 		free(content);
