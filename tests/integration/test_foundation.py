@@ -490,6 +490,8 @@ def test_privsep_from_proc(online, device_key):
                                              target.pw_gid)))
     for role in ("term", "fs", "git"):
         pid = pids[role]
+        # The process exists before it drops: wait for its "ready".
+        wait_log(online, "%s ready (pid %d)" % (role, pid), 10)
         assert status_ids(pid, "Uid") == [target.pw_uid] * 4, role
         assert status_ids(pid, "Gid") == [target.pw_gid] * 4, role
         got = sorted(set(int(g) for g in
