@@ -30,6 +30,11 @@ struct proj {
 	char			*branch;
 	struct json_object	*summary;
 	struct json_object	*detailed;
+	/* A full status pass in a thread (for the watcher's refreshes). */
+	struct bgpass		*bg;
+	int			 again;		/* another pass wanted */
+	int			 dying;		/* freed when bg ends */
+	unsigned int		 gen;		/* bumped by synchronous passes */
 };
 
 struct mfolder {

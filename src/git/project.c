@@ -11,6 +11,10 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
@@ -35,6 +40,8 @@
 
 static TAILQ_HEAD(, proj) projs = TAILQ_HEAD_INITIALIZER(projs);
 static TAILQ_HEAD(, sess) sessions = TAILQ_HEAD_INITIALIZER(sessions);
+
+static void	 proj_free(struct proj *);
 
 const char *
 proj_hash_put(void *arg, const char *content, size_t len)
@@ -71,9 +78,21 @@ proj_git_data(struct proj *p)
 }
 
 static void
-proj_open_repo(struct proj *p)
+proj_watch_git(struct proj *p)
 {
 	struct stat	 sb;
+
+	xasprintf(&p->gitdir, "%s/.git", p->folder);
+	if (stat(p->gitdir, &sb) == -1 || !S_ISDIR(sb.st_mode) ||
+	    watch_add_git(p->gitdir, NULL) == -1) {
+		free(p->gitdir);
+		p->gitdir = NULL;
+	}
+}
+
+static void
+proj_open_repo(struct proj *p)
+{
 	char		 err[256];
 	int		 r;
 
@@ -84,12 +103,7 @@ proj_open_repo(struct proj *p)
 			log_warnx("%s: %s", p->folder, err);
 		return;
 	}
-	xasprintf(&p->gitdir, "%s/.git", p->folder);
-	if (stat(p->gitdir, &sb) == -1 || !S_ISDIR(sb.st_mode) ||
-	    watch_add_git(p->gitdir, NULL) == -1) {
-		free(p->gitdir);
-		p->gitdir = NULL;
-	}
+	proj_watch_git(p);
 }
 
 static void
@@ -132,12 +146,25 @@ proj_put(struct proj *p)
 	if (--p->refs > 0)
 		return;
 	TAILQ_REMOVE(&projs, p, entry);
+	if (p->bg != NULL) {
+		/* Its thread still works on a repository of its own. */
+		p->dying = 1;
+		return;
+	}
+	proj_free(p);
+}
+
+static void
+proj_free(struct proj *p)
+{
 	proj_close_repo(p);
 	json_object_put(p->summary);
 	json_object_put(p->detailed);
 	free(p->branch);
 	free(p->folder);
 	free(p);
+	/* A repository's index and status are megabytes: give them back. */
+	malloc_trim(0);
 }
 
 void
@@ -152,6 +179,7 @@ proj_refresh_git(struct proj *p, const char *const *paths, size_t n)
 		proj_close_repo(p);
 		proj_open_repo(p);
 	}
+	p->gen++;
 	if (p->repo != NULL && had && p->st != NULL && n > 0) {
 		if (repo_status_paths(p->repo, p->st, paths, n, err,
 		    sizeof(err)) == -1)
@@ -487,6 +515,158 @@ cmd_client_sessions(struct worker_req *req)
 	worker_done(req->id);
 }
 
+/* ---- full passes in the background ---- */
+
+/*
+ * A full status pass of a big repository takes a while; run from the
+ * watcher, it goes to a thread with a repository object of its own
+ * (libgit2 objects are one thread's at a time), and the finished pair
+ * replaces the project's. Commands still refresh synchronously, since
+ * their update must go out before their answer; a pass that started
+ * before such a refresh is dropped as stale.
+ */
+struct bgpass {
+	struct proj		*p;
+	char			*folder;
+	unsigned int		 gen;
+	pthread_t		 tid;
+	struct repo		*repo;
+	struct repo_status	*st;
+	int			 notrepo;
+	char			 err[256];
+};
+
+static int		 bg_pipe[2] = { -1, -1 };
+static struct event	*bg_ev;
+
+static void *
+bg_run(void *arg)
+{
+	struct bgpass	*b = arg;
+	int		 r;
+
+	r = repo_open(b->folder, &b->repo, b->err, sizeof(b->err));
+	if (r == 0 && (b->st = repo_status(b->repo, b->err,
+	    sizeof(b->err))) == NULL) {
+		repo_close(b->repo);
+		b->repo = NULL;
+	}
+	b->notrepo = r == REPO_ENOTREPO;
+	/* A pipe write of a pointer is atomic; the loop picks it up. */
+	if (write(bg_pipe[1], &b, sizeof(b)) != sizeof(b))
+		log_warn("%s: write", __func__);
+	return NULL;
+}
+
+static void
+bg_start(struct proj *p)
+{
+	struct bgpass	*b;
+	sigset_t	 all, old;
+	int		 e;
+
+	if (p->bg != NULL || bg_pipe[1] == -1) {
+		p->again = p->bg != NULL;
+		if (p->bg == NULL) {
+			proj_refresh_git(p, NULL, 0);
+			proj_update_all(p);
+		}
+		return;
+	}
+	b = xcalloc(1, sizeof(*b));
+	b->p = p;
+	b->folder = xstrdup(p->folder);
+	b->gen = p->gen;
+	/* Signals stay with the main thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&b->tid, NULL, bg_run, b);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
+		log_warnx("%s: pthread_create: %s", p->folder, strerror(e));
+		free(b->folder);
+		free(b);
+		proj_refresh_git(p, NULL, 0);
+		proj_update_all(p);
+		return;
+	}
+	p->bg = b;
+}
+
+static void
+bg_adopt(struct proj *p, struct bgpass *b)
+{
+	if (b->repo == NULL && !b->notrepo) {
+		log_warnx("%s: git status: %s", p->folder, b->err);
+		return;
+	}
+	if (p->st != NULL)
+		repo_status_free(p->st);
+	if (p->repo != NULL)
+		repo_close(p->repo);
+	p->repo = b->repo;
+	p->st = b->st;
+	b->repo = NULL;
+	b->st = NULL;
+	/* The git watch follows a repository that appeared or went. */
+	if (p->repo == NULL && p->gitdir != NULL) {
+		watch_del_git(p->gitdir);
+		free(p->gitdir);
+		p->gitdir = NULL;
+	} else if (p->repo != NULL && p->gitdir == NULL)
+		proj_watch_git(p);
+	proj_git_data(p);
+	proj_update_all(p);
+	/* The pass's thread left its memory in an arena of its own. */
+	malloc_trim(0);
+}
+
+static void
+bg_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct bgpass	*b;
+	struct proj	*p;
+
+	(void)what;
+	(void)arg;
+	while (read(fd, &b, sizeof(b)) == sizeof(b)) {
+		pthread_join(b->tid, NULL);
+		p = b->p;
+		p->bg = NULL;
+		if (p->dying)
+			proj_free(p);
+		else {
+			if (b->gen == p->gen)
+				bg_adopt(p, b);
+			else
+				p->again = 1;	/* a command refreshed meanwhile */
+			if (p->again) {
+				p->again = 0;
+				bg_start(p);
+			}
+		}
+		if (b->st != NULL)
+			repo_status_free(b->st);
+		if (b->repo != NULL)
+			repo_close(b->repo);
+		free(b->folder);
+		free(b);
+	}
+}
+
+static void
+bg_init(struct event_base *base)
+{
+	if (pipe2(bg_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_warn("background status pipe");
+		bg_pipe[0] = bg_pipe[1] = -1;
+		return;
+	}
+	bg_ev = event_new(base, bg_pipe[0], EV_READ | EV_PERSIST, bg_done,
+	    NULL);
+	event_add(bg_ev, NULL);
+}
+
 /* ---- the watcher ---- */
 
 static int
@@ -532,8 +712,11 @@ changed(void *arg, const struct watch_changes *c)
 			for (i = 0; i < c->npaths; i++)
 				if (under(c->paths[i], p->folder))
 					paths[n++] = c->paths[i];
-		proj_refresh_git(p, n > 0 ? paths : NULL, n);
-		proj_update_all(p);
+		if (n > 0 && p->repo != NULL && p->st != NULL) {
+			proj_refresh_git(p, paths, n);
+			proj_update_all(p);
+		} else if (p->repo != NULL || !c->overflow)
+			bg_start(p);
 	}
 	free(paths);
 }
@@ -542,4 +725,5 @@ void
 project_init(struct event_base *base)
 {
 	watch_init(base, changed, NULL);
+	bg_init(base);
 }

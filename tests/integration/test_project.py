@@ -256,3 +256,22 @@ def test_sessions_leave_release_watches(online, gateway, repo, daemon):
     while inotify_watches() != base and time.monotonic() < deadline:
         time.sleep(0.2)
     assert inotify_watches() == base
+
+
+def test_plain_folder_becomes_repository(online, gateway, plain):
+    """git init typed in a terminal: the state turns into a git one, and
+    the new repository's HEAD is watched from then on."""
+    s, ev = join(gateway, plain)
+    assert ev["is_git_repo"] is False
+    mark = s.mark()
+    git(plain, "init", "-q")
+    ev = wait_update(s, lambda e: e["is_git_repo"] is True, since=mark)
+    assert ev["git_branch"] == "main"
+    git(plain, "config", "user.name", "Tester")
+    git(plain, "config", "user.email", "tester@example.org")
+    git(plain, "add", "-A")
+    mark = s.mark()
+    git(plain, "commit", "-q", "-m", "first")
+    head = git(plain, "rev-parse", "HEAD").strip()
+    wait_update(s, lambda e: e["git_detailed_status"]["head_commit_hash"]
+                == head, since=mark)
