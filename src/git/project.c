@@ -608,12 +608,17 @@ bg_adopt(struct proj *p, struct bgpass *b)
 	p->st = b->st;
 	b->repo = NULL;
 	b->st = NULL;
-	/* The git watch follows a repository that appeared or went. */
-	if (p->repo == NULL && p->gitdir != NULL) {
+	/*
+	 * The git watch follows a .git directory that appeared or went;
+	 * one still being made (git init in progress) is watched already,
+	 * so its HEAD arriving brings the next pass.
+	 */
+	if (p->gitdir != NULL && access(p->gitdir, F_OK) == -1) {
 		watch_del_git(p->gitdir);
 		free(p->gitdir);
 		p->gitdir = NULL;
-	} else if (p->repo != NULL && p->gitdir == NULL)
+	}
+	if (p->gitdir == NULL)
 		proj_watch_git(p);
 	proj_git_data(p);
 	proj_update_all(p);
