@@ -24,12 +24,29 @@
 #include "git/tabs.h"
 
 #define DIFF_SIDE_MAX	(10 * 1024 * 1024)
+#define BAD_PATHS	((size_t)-1)	/* op_paths: an unusable entry */
+
+/*
+ * A string argument; NULL when absent, not a string, or holding a NUL
+ * byte (a path cut short at it would name another file).
+ */
+static const char *
+arg(struct worker_req *req, const char *key)
+{
+	struct json_object	*v = json_get(req->cmd, key);
+
+	if (!json_object_is_type(v, json_type_string) ||
+	    strlen(json_object_get_string(v)) !=
+	    (size_t)json_object_get_string_len(v))
+		return NULL;
+	return json_object_get_string(v);
+}
 
 /* project_id as the command gave it (a string, or absent). */
 static const char *
 pid_of(struct worker_req *req)
 {
-	return json_get_str(req->cmd, "project_id");
+	return arg(req, "project_id");
 }
 
 static struct json_object *
@@ -68,7 +85,7 @@ proj_sess_of(struct worker_req *req, const char *event, const char *extra)
 	char			 msg[512];
 	struct sess		*s;
 
-	if ((src = json_get_str(req->cmd, "source_client_session")) == NULL ||
+	if ((src = arg(req, "source_client_session")) == NULL ||
 	    *src == '\0') {
 		worker_error(req->id, "source_client_session is required");
 		return NULL;
@@ -111,7 +128,7 @@ folder_cmd(struct worker_req *req, int expand)
 
 	if ((s = proj_sess_of(req, event, "folder_path")) == NULL)
 		return;
-	path = json_get_str(req->cmd, "folder_path");
+	path = arg(req, "folder_path");
 	if (path != NULL && (f = proj_folder_find(s, path)) != NULL) {
 		ok = 1;
 		f->expanded = expand;
@@ -200,7 +217,7 @@ cmd_file_open(struct worker_req *req)
 
 	if ((s = proj_sess_of(req, event, "file_path")) == NULL)
 		return;
-	if ((path = json_get_str(req->cmd, "file_path")) == NULL ||
+	if ((path = arg(req, "file_path")) == NULL ||
 	    *path == '\0') {
 		worker_error(req->id, "file_path is required");
 		return;
@@ -236,7 +253,7 @@ cmd_tab_close(struct worker_req *req)
 
 	if ((s = proj_sess_of(req, event, "tab_id")) == NULL)
 		return;
-	id = json_get_str(req->cmd, "tab_id");
+	id = arg(req, "tab_id");
 	if (id != NULL && (t = tab_by_id(s, id)) != NULL) {
 		for (i = 0; s->tabs[i] != t; i++)
 			;
@@ -266,7 +283,7 @@ cmd_set_active_tab(struct worker_req *req)
 
 	if ((s = proj_sess_of(req, event, "tab_id")) == NULL)
 		return;
-	if ((id = json_get_str(req->cmd, "tab_id")) != NULL &&
+	if ((id = arg(req, "tab_id")) != NULL &&
 	    (t = tab_by_id(s, id)) == NULL)
 		ok = 0;
 	if (ok) {
@@ -291,11 +308,11 @@ refs_get(struct worker_req *req, struct refs *r)
 	    "commit" };
 	enum repo_ref	 ref;
 
-	r->path = json_get_str(req->cmd, "file_path");
-	r->from = json_get_str(req->cmd, "from_ref");
-	r->to = json_get_str(req->cmd, "to_ref");
-	r->fhash = json_get_str(req->cmd, "from_hash");
-	r->thash = json_get_str(req->cmd, "to_hash");
+	r->path = arg(req, "file_path");
+	r->from = arg(req, "from_ref");
+	r->to = arg(req, "to_ref");
+	r->fhash = arg(req, "from_hash");
+	r->thash = arg(req, "to_hash");
 	(void)names;
 	if (r->path == NULL || *r->path == '\0') {
 		worker_error(req->id, "file_path is required");
@@ -465,7 +482,7 @@ cmd_diff_content_request(struct worker_req *req)
 	if ((s = proj_sess_of(req, NULL, NULL)) == NULL ||
 	    refs_get(req, &r) == -1)
 		return;
-	type = json_get_str(req->cmd, "content_type");
+	type = arg(req, "content_type");
 	if (type == NULL || (strcmp(type, "original") != 0 &&
 	    strcmp(type, "modified") != 0 && strcmp(type, "html_diff") != 0 &&
 	    strcmp(type, "all") != 0)) {
@@ -531,12 +548,21 @@ op_paths(struct worker_req *req, size_t *n)
 	    json_object_array_length(arr) > 0) {
 		*n = json_object_array_length(arr);
 		v = xcalloc(*n, sizeof(*v));
-		for (i = 0; i < *n; i++)
-			v[i] = json_object_get_string(
+		for (i = 0; i < *n; i++) {
+			one = json_object_get_string(
 			    json_object_array_get_idx(arr, i));
+			if (one == NULL || strlen(one) != (size_t)
+			    json_object_get_string_len(
+			    json_object_array_get_idx(arr, i))) {
+				free(v);
+				*n = BAD_PATHS;
+				return NULL;
+			}
+			v[i] = one;
+		}
 		return v;
 	}
-	if ((one = json_get_str(req->cmd, "file_path")) == NULL)
+	if ((one = arg(req, "file_path")) == NULL)
 		return NULL;
 	v = xcalloc(1, sizeof(*v));
 	v[0] = one;
@@ -559,8 +585,12 @@ git_op(struct worker_req *req, const struct gitop *op)
 	all = json_object_is_type(allv, json_type_boolean) &&
 	    json_object_get_boolean(allv);
 	if (!all && (paths = op_paths(req, &n)) == NULL) {
-		worker_error(req->id, "Either file_path, file_paths, or %s "
-		    "must be provided", op->all);
+		if (n == BAD_PATHS)
+			worker_error(req->id, "file_paths must hold strings "
+			    "without NUL bytes");
+		else
+			worker_error(req->id, "Either file_path, file_paths, "
+			    "or %s must be provided", op->all);
 		return;
 	}
 	if (s->p->repo == NULL) {
@@ -620,7 +650,7 @@ cmd_git_commit(struct worker_req *req)
 
 	if ((s = proj_sess_of(req, NULL, NULL)) == NULL)
 		return;
-	msg = json_get_str(req->cmd, "commit_message");
+	msg = arg(req, "commit_message");
 	if (msg == NULL || msg[strspn(msg, " \t\r\n")] == '\0') {
 		worker_error(req->id, "commit_message is required");
 		return;

@@ -275,3 +275,21 @@ def test_plain_folder_becomes_repository(online, gateway, plain):
     head = git(plain, "rev-parse", "HEAD").strip()
     wait_update(s, lambda e: e["git_detailed_status"]["head_commit_hash"]
                 == head, since=mark)
+
+
+def test_nul_in_paths_refused(online, gateway, repo):
+    """net refuses a string holding NUL before any worker sees it (the
+    git worker checks again); nothing gets staged."""
+    s, _ = join(gateway, repo)
+    with open(os.path.join(repo, "a.txt"), "a") as f:
+        f.write("x\n")
+    base = {"project_id": s.project_id,
+            "source_client_session": s.channel_name}
+    for extra in ({"cmd": "project_state_git_stage",
+                   "file_paths": [os.path.join(repo, "a.txt") + "\u0000x"]},
+                  {"cmd": "project_state_file_open",
+                   "file_path": os.path.join(repo, "a.txt") + "\u0000x"}):
+        ev = call(s, dict(base, **extra))
+        assert ev["event"] == "error", ev
+        assert "NUL" in ev["message"], ev
+    assert git(repo, "diff", "--cached", "--name-only").strip() == ""
