@@ -2,6 +2,7 @@
 #define PC_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <json-c/json.h>
 
 #define JSON_MAX_DEPTH	64
@@ -14,6 +15,8 @@ int	 utf8_valid(const char *, size_t);
  * bytes (Unicode's "maximal subpart" rule for U+FFFD substitution).
  */
 int	 utf8_check(const unsigned char *, size_t);
+/* Encode code point cp (at most U+10FFFF) into out[0..4); bytes written. */
+size_t	 utf8_put(char *out, uint32_t cp);
 /*
  * Copy the character at s[0] (len > 0) to out, or U+FFFD for an invalid
  * maximal subpart or a sequence cut short; *used gets the bytes read.

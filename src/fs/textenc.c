@@ -51,31 +51,6 @@ textdec_init(struct textdec *d, enum textenc enc)
 	d->big = enc == TE_UTF16BE;
 }
 
-static size_t
-put_cp(char *out, uint32_t cp)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 #define REPLACEMENT	0xfffd
 
 /* Valid runs are copied; each invalid maximal subpart becomes U+FFFD. */
@@ -99,7 +74,7 @@ utf8_span(const unsigned char *in, size_t len, int last, char *out,
 		} else if (n == 0 && !last) {
 			break;		/* the rest comes with the next feed */
 		} else {
-			o += put_cp(out + o, REPLACEMENT);
+			o += utf8_put(out + o, REPLACEMENT);
 			i += n == 0 ? len - i : (size_t)-n;
 		}
 	}
@@ -153,7 +128,7 @@ feed_single(struct textdec *d, const unsigned char *in, size_t len,
 		if (in[i] < 0x80)
 			out[o++] = (char)in[i];
 		else
-			o += put_cp(out + o, d->enc == TE_ASCII ?
+			o += utf8_put(out + o, d->enc == TE_ASCII ?
 			    REPLACEMENT : in[i]);
 	}
 	return o;
@@ -169,17 +144,17 @@ utf16_unit(struct textdec *d, uint32_t u, char *out)
 			u = 0x10000 + ((d->high - 0xd800) << 10) +
 			    (u - 0xdc00);
 			d->high = 0;
-			return put_cp(out, u);
+			return utf8_put(out, u);
 		}
 		d->high = 0;
-		o += put_cp(out, REPLACEMENT);
+		o += utf8_put(out, REPLACEMENT);
 	}
 	if (u >= 0xd800 && u <= 0xdbff)
 		d->high = u;
 	else if (u >= 0xdc00 && u <= 0xdfff)
-		o += put_cp(out + o, REPLACEMENT);
+		o += utf8_put(out + o, REPLACEMENT);
 	else
-		o += put_cp(out + o, u);
+		o += utf8_put(out + o, u);
 	return o;
 }
 
@@ -215,7 +190,7 @@ feed_utf16(struct textdec *d, const unsigned char *in, size_t len, int last,
 	}
 	if (last) {
 		if (d->high != 0 || d->ncarry != 0)
-			o += put_cp(out + o, REPLACEMENT);
+			o += utf8_put(out + o, REPLACEMENT);
 		d->high = 0;
 		d->ncarry = 0;
 	}

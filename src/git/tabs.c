@@ -344,34 +344,9 @@ tab_format_size(int64_t n, char *buf, size_t size)
 }
 
 /*
- * Decoding. Every decoder writes UTF-8; universal newlines are applied
- * afterwards, as Python's text layer does after its codec.
+ * Decoding. Every decoder writes UTF-8 (utf8_put); universal newlines
+ * are applied afterwards, as Python's text layer does after its codec.
  */
-static size_t
-put_utf8(char *o, uint32_t cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | (cp >> 6));
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | (cp >> 12));
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | (cp >> 18));
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 /* "\r\n" and a lone "\r" become "\n", in place. */
 static size_t
 universal_newlines(char *s, size_t len)
@@ -427,7 +402,7 @@ decode_utf16(const unsigned char *p, size_t n, char **out, size_t *outlen)
 			u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
 			i += 2;
 		}
-		len += put_utf8(o + len, u);
+		len += utf8_put(o + len, u);
 	}
 	o[len] = '\0';
 	*out = o;
@@ -445,7 +420,7 @@ decode_latin1(const unsigned char *p, size_t n, char **out, size_t *outlen)
 	size_t	 i, len = 0;
 
 	for (i = 0; i < n; i++)
-		len += put_utf8(o + len, p[i]);
+		len += utf8_put(o + len, p[i]);
 	o[len] = '\0';
 	*out = o;
 	*outlen = len;
