@@ -229,12 +229,29 @@ find_cmd(const char *name)
 	return NULL;
 }
 
+void
+worker_dispatch(uint32_t id, struct json_object *cmd)
+{
+	const struct worker_cmd	*c;
+	struct worker_req	 req;
+
+	memset(&req, 0, sizeof(req));
+	req.id = id;
+	req.cmd = cmd;
+	if ((req.name = json_get_str(cmd, "cmd")) == NULL)
+		worker_error(id, "invalid command: no cmd");
+	else if ((c = find_cmd(req.name)) == NULL)
+		worker_error(id, "Unknown cmd: %s", req.name);
+	else
+		c->fn(&req);
+	json_object_put(cmd);
+}
+
 /* net validated the command already; it is checked again here all the same. */
 static void
 handle_cmd(struct ipc_msg *msg)
 {
-	const struct worker_cmd	*c;
-	struct worker_req	 req;
+	struct json_object	*cmd;
 	struct ipc_rd		 rd;
 	const char		*text, *why = NULL;
 	size_t			 len;
@@ -244,20 +261,14 @@ handle_cmd(struct ipc_msg *msg)
 	text = ipc_rd_str(&rd, &len);
 	if (text == NULL || ipc_rd_end(&rd) == -1 || id == 0)
 		fatalx("malformed command from net");
-	memset(&req, 0, sizeof(req));
-	req.id = id;
-	if ((req.cmd = json_parse_text(text, len, &why)) == NULL ||
-	    !json_object_is_type(req.cmd, json_type_object) ||
-	    (req.name = json_get_str(req.cmd, "cmd")) == NULL) {
-		worker_error(id, "invalid command: %s", why ? why : "no cmd");
-		json_object_put(req.cmd);
+	if ((cmd = json_parse_text(text, len, &why)) == NULL ||
+	    !json_object_is_type(cmd, json_type_object)) {
+		worker_error(id, "invalid command: %s", why ? why :
+		    "not an object");
+		json_object_put(cmd);
 		return;
 	}
-	if ((c = find_cmd(req.name)) == NULL)
-		worker_error(id, "Unknown cmd: %s", req.name);
-	else
-		c->fn(&req);
-	json_object_put(req.cmd);
+	worker_dispatch(id, cmd);
 	/* A big command (a file's content) leaves malloc holding the pages. */
 	if (len > WORKER_TRIM_SIZE)
 		malloc_trim(0);

@@ -38,6 +38,12 @@ struct worker_ops {
 struct child_boot;
 int	 worker_main(struct child_boot *, const struct worker_ops *);
 
+/*
+ * Run a command through the table; takes the reference on cmd. For one
+ * a handler held back until its data was ready.
+ */
+void	 worker_dispatch(uint32_t id, struct json_object *cmd);
+
 /* Answers. Each takes ownership of the event object. */
 void	 worker_event(uint32_t id, struct json_object *);	/* id 0 = unsolicited */
 void	 worker_reply(uint32_t id, struct json_object *);	/* event, then done */

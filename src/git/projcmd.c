@@ -94,8 +94,12 @@ proj_sess_of(struct worker_req *req, const char *event, const char *extra)
 		worker_error(req->id, "project_id is required");
 		return NULL;
 	}
-	if ((s = proj_sess_find(src)) != NULL)
-		return s;
+	if ((s = proj_sess_find(src)) != NULL) {
+		if (!pass_holds(s->p))
+			return s;
+		pass_hold(s->p, req);
+		return NULL;
+	}
 	if (event == NULL) {
 		worker_error(req->id, "No project state found for client "
 		    "session: %s", src);
@@ -606,9 +610,6 @@ git_op(struct worker_req *req, const struct gitop *op)
 		worker_error(req->id, "%s: %s", op->fail, err);
 		return;
 	}
-	proj_refresh_git(s->p, NULL, 0);
-	proj_update(s, req->id, s->channel);
-	proj_update_all(s->p);
 	snprintf(event, sizeof(event), "project_state_git_%s_response",
 	    op->name);
 	ev = answer(req, event, 1);
@@ -618,7 +619,7 @@ git_op(struct worker_req *req, const struct gitop *op)
 		echo(ev, req, "file_paths");
 	else
 		echo(ev, req, "file_path");
-	worker_reply(req->id, ev);
+	pass_then_reply(s, req->id, ev);
 }
 
 void
@@ -660,18 +661,14 @@ cmd_git_commit(struct worker_req *req)
 		    sizeof(err));
 	else if (repo_commit(s->p->repo, msg, hash, err, sizeof(err)) == 0)
 		ok = 1;
-	if (ok) {
-		proj_refresh_git(s->p, NULL, 0);
-		proj_update(s, req->id, s->channel);
-		proj_update_all(s->p);
-	}
 	ev = answer(req, "project_state_git_commit_response", ok);
 	json_set_str(ev, "commit_message", msg);
-	if (ok)
+	if (ok) {
 		json_set_str(ev, "commit_hash", hash);
-	else {
-		json_set_str(ev, "error", err);
-		json_object_object_add(ev, "commit_hash", NULL);
+		pass_then_reply(s, req->id, ev);
+		return;
 	}
+	json_set_str(ev, "error", err);
+	json_object_object_add(ev, "commit_hash", NULL);
 	worker_reply(req->id, ev);
 }

@@ -7,6 +7,7 @@
 
 #include <sys/queue.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -14,10 +15,30 @@
 #define PROJ_MAX_FOLDERS	4096	/* monitored folders per session */
 #define PROJ_SIG_LEN		32	/* SHA-256 of what the client renders */
 
+#define PROJ_MAX_HELD		256	/* commands waiting on one project */
+
 struct repo;
 struct repo_status;
 struct tab;
 struct worker_req;
+struct event_base;
+
+/* A command's answer, due once the pass after its change is in. */
+struct pwait {
+	TAILQ_ENTRY(pwait)	 entry;
+	uint32_t		 id;
+	char			*channel;	/* the requesting session */
+	struct json_object	*ev;
+};
+TAILQ_HEAD(pwait_list, pwait);
+
+/* A command that came while its project was busy (see pass_holds). */
+struct pheld {
+	TAILQ_ENTRY(pheld)	 entry;
+	uint32_t		 id;
+	struct json_object	*cmd;
+};
+TAILQ_HEAD(pheld_list, pheld);
 
 /* One per project folder, shared by its sessions. */
 struct proj {
@@ -30,11 +51,15 @@ struct proj {
 	char			*branch;
 	struct json_object	*summary;
 	struct json_object	*detailed;
-	/* A full status pass in a thread (for the watcher's refreshes). */
+	/* Full status passes run in a thread (projpass.c). */
 	struct bgpass		*bg;
 	int			 again;		/* another pass wanted */
 	int			 dying;		/* freed when bg ends */
-	unsigned int		 gen;		/* bumped by synchronous passes */
+	unsigned int		 gen;		/* bumped when a pass goes stale */
+	int			 loading;	/* the first pass is not in */
+	struct pwait_list	 waiting;	/* for the next pass to start */
+	struct pheld_list	 held;
+	size_t			 nheld;
 };
 
 struct mfolder {
@@ -56,6 +81,7 @@ struct sess {
 	struct tab		*active;
 	unsigned char		 sig[PROJ_SIG_LEN];
 	int			 sig_set;
+	int			 uninit;	/* initialized not sent yet */
 };
 
 struct sess	*proj_sess_find(const char *channel);
@@ -74,5 +100,29 @@ void		 proj_folders_prune(struct sess *);
 void		 proj_update_all(struct proj *);
 /* The content store as tabs want it. */
 const char	*proj_hash_put(void *, const char *, size_t);
+/* Branch, summary and detailed status from p's repository and status. */
+void		 proj_git_data(struct proj *);
+/* Watch p's .git directory if it has one and it is not watched. */
+void		 proj_watch_git(struct proj *);
+void		 proj_free(struct proj *);
+/* The first pass is in: initialized to each session still waiting. */
+void		 proj_loaded(struct proj *);
+
+/* projpass.c: full status passes in a thread, and what waits on them. */
+void		 pass_init(struct event_base *);
+/* A full pass of p; one more after the current one if one runs. */
+void		 pass_start(struct proj *);
+/*
+ * p changed under its last status (a git command): a full pass, then
+ * s's update (with the request id), every other session's, and ev as
+ * the answer to id. Takes ev.
+ */
+void		 pass_then_reply(struct sess *, uint32_t id,
+		    struct json_object *ev);
+/* Commands for p wait: its first pass, or a command's pass, is due. */
+int		 pass_holds(const struct proj *);
+void		 pass_hold(struct proj *, struct worker_req *);
+/* p lost its last session: answer everything that waits on it. */
+void		 pass_drop(struct proj *);
 
 #endif

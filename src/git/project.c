@@ -11,10 +11,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <malloc.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,8 +38,6 @@
 static TAILQ_HEAD(, proj) projs = TAILQ_HEAD_INITIALIZER(projs);
 static TAILQ_HEAD(, sess) sessions = TAILQ_HEAD_INITIALIZER(sessions);
 
-static void	 proj_free(struct proj *);
-
 const char *
 proj_hash_put(void *arg, const char *content, size_t len)
 {
@@ -54,7 +49,7 @@ proj_hash_put(void *arg, const char *content, size_t len)
 
 /* ---- projects ---- */
 
-static void
+void
 proj_git_data(struct proj *p)
 {
 	char	 err[256];
@@ -77,11 +72,13 @@ proj_git_data(struct proj *p)
 	    repo_detailed_none();
 }
 
-static void
+void
 proj_watch_git(struct proj *p)
 {
 	struct stat	 sb;
 
+	if (p->gitdir != NULL)
+		return;
 	xasprintf(&p->gitdir, "%s/.git", p->folder);
 	if (stat(p->gitdir, &sb) == -1 || !S_ISDIR(sb.st_mode) ||
 	    watch_add_git(p->gitdir, NULL) == -1) {
@@ -125,6 +122,7 @@ static struct proj *
 proj_get(const char *folder)
 {
 	struct proj	*p;
+	char		*dotgit;
 
 	TAILQ_FOREACH(p, &projs, entry)
 		if (strcmp(p->folder, folder) == 0) {
@@ -134,9 +132,20 @@ proj_get(const char *folder)
 	p = xcalloc(1, sizeof(*p));
 	p->folder = xstrdup(folder);
 	p->refs = 1;
-	proj_open_repo(p);
-	proj_git_data(p);
+	TAILQ_INIT(&p->waiting);
+	TAILQ_INIT(&p->held);
 	TAILQ_INSERT_TAIL(&projs, p, entry);
+	xasprintf(&dotgit, "%s/.git", folder);
+	if (access(dotgit, F_OK) == -1)
+		proj_git_data(p);	/* not a repository: nothing to wait for */
+	else {
+		/* Changes during the first pass bring another. */
+		proj_watch_git(p);
+		p->loading = 1;
+		proj_git_data(p);
+		pass_start(p);
+	}
+	free(dotgit);
 	return p;
 }
 
@@ -146,6 +155,7 @@ proj_put(struct proj *p)
 	if (--p->refs > 0)
 		return;
 	TAILQ_REMOVE(&projs, p, entry);
+	pass_drop(p);
 	if (p->bg != NULL) {
 		/* Its thread still works on a repository of its own. */
 		p->dying = 1;
@@ -154,7 +164,7 @@ proj_put(struct proj *p)
 	proj_free(p);
 }
 
-static void
+void
 proj_free(struct proj *p)
 {
 	proj_close_repo(p);
@@ -388,7 +398,7 @@ proj_update_all(struct proj *p)
 	struct sess	*s;
 
 	TAILQ_FOREACH(s, &sessions, entry)
-		if (s->p == p) {
+		if (s->p == p && !s->uninit) {
 			proj_folders_prune(s);
 			folders_grow(s);
 			proj_update(s, 0, NULL);
@@ -425,10 +435,33 @@ sess_free(struct sess *s)
 	free(s);
 }
 
+/* The session's first state: project_state_initialized. */
+static void
+sess_publish(struct sess *s)
+{
+	struct json_object	*body;
+
+	s->uninit = 0;
+	body = state_body(s);
+	digest(body, s->sig);
+	s->sig_set = 1;
+	state_send(s, body, "project_state_initialized", 0, NULL);
+	json_object_put(body);
+}
+
+void
+proj_loaded(struct proj *p)
+{
+	struct sess	*s;
+
+	TAILQ_FOREACH(s, &sessions, entry)
+		if (s->p == p && s->uninit)
+			sess_publish(s);
+}
+
 static void
 sess_new(const char *channel, const char *project_id, const char *folder)
 {
-	struct json_object	*body;
 	struct sess		*s;
 	char			**dirs;
 	size_t			  i, n;
@@ -445,11 +478,9 @@ sess_new(const char *channel, const char *project_id, const char *folder)
 			proj_folder_add(s, dirs[i], 0);
 		items_free_list(dirs, n);
 	}
-	body = state_body(s);
-	digest(body, s->sig);
-	s->sig_set = 1;
-	state_send(s, body, "project_state_initialized", 0, NULL);
-	json_object_put(body);
+	s->uninit = 1;
+	if (!s->p->loading)
+		sess_publish(s);
 }
 
 /* A usable project session: project id, absolute folder that exists. */
@@ -515,163 +546,6 @@ cmd_client_sessions(struct worker_req *req)
 	worker_done(req->id);
 }
 
-/* ---- full passes in the background ---- */
-
-/*
- * A full status pass of a big repository takes a while; run from the
- * watcher, it goes to a thread with a repository object of its own
- * (libgit2 objects are one thread's at a time), and the finished pair
- * replaces the project's. Commands still refresh synchronously, since
- * their update must go out before their answer; a pass that started
- * before such a refresh is dropped as stale.
- */
-struct bgpass {
-	struct proj		*p;
-	char			*folder;
-	unsigned int		 gen;
-	pthread_t		 tid;
-	struct repo		*repo;
-	struct repo_status	*st;
-	int			 notrepo;
-	char			 err[256];
-};
-
-static int		 bg_pipe[2] = { -1, -1 };
-static struct event	*bg_ev;
-
-static void *
-bg_run(void *arg)
-{
-	struct bgpass	*b = arg;
-	int		 r;
-
-	r = repo_open(b->folder, &b->repo, b->err, sizeof(b->err));
-	if (r == 0 && (b->st = repo_status(b->repo, b->err,
-	    sizeof(b->err))) == NULL) {
-		repo_close(b->repo);
-		b->repo = NULL;
-	}
-	b->notrepo = r == REPO_ENOTREPO;
-	/* A pipe write of a pointer is atomic; the loop picks it up. */
-	if (write(bg_pipe[1], &b, sizeof(b)) != sizeof(b))
-		log_warn("%s: write", __func__);
-	return NULL;
-}
-
-static void
-bg_start(struct proj *p)
-{
-	struct bgpass	*b;
-	sigset_t	 all, old;
-	int		 e;
-
-	if (p->bg != NULL || bg_pipe[1] == -1) {
-		p->again = p->bg != NULL;
-		if (p->bg == NULL) {
-			proj_refresh_git(p, NULL, 0);
-			proj_update_all(p);
-		}
-		return;
-	}
-	b = xcalloc(1, sizeof(*b));
-	b->p = p;
-	b->folder = xstrdup(p->folder);
-	b->gen = p->gen;
-	/* Signals stay with the main thread. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	e = pthread_create(&b->tid, NULL, bg_run, b);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (e != 0) {
-		log_warnx("%s: pthread_create: %s", p->folder, strerror(e));
-		free(b->folder);
-		free(b);
-		proj_refresh_git(p, NULL, 0);
-		proj_update_all(p);
-		return;
-	}
-	p->bg = b;
-}
-
-static void
-bg_adopt(struct proj *p, struct bgpass *b)
-{
-	if (b->repo == NULL && !b->notrepo) {
-		log_warnx("%s: git status: %s", p->folder, b->err);
-		return;
-	}
-	if (p->st != NULL)
-		repo_status_free(p->st);
-	if (p->repo != NULL)
-		repo_close(p->repo);
-	p->repo = b->repo;
-	p->st = b->st;
-	b->repo = NULL;
-	b->st = NULL;
-	/*
-	 * The git watch follows a .git directory that appeared or went;
-	 * one still being made (git init in progress) is watched already,
-	 * so its HEAD arriving brings the next pass.
-	 */
-	if (p->gitdir != NULL && access(p->gitdir, F_OK) == -1) {
-		watch_del_git(p->gitdir);
-		free(p->gitdir);
-		p->gitdir = NULL;
-	}
-	if (p->gitdir == NULL)
-		proj_watch_git(p);
-	proj_git_data(p);
-	proj_update_all(p);
-	/* The pass's thread left its memory in an arena of its own. */
-	malloc_trim(0);
-}
-
-static void
-bg_done(evutil_socket_t fd, short what, void *arg)
-{
-	struct bgpass	*b;
-	struct proj	*p;
-
-	(void)what;
-	(void)arg;
-	while (read(fd, &b, sizeof(b)) == sizeof(b)) {
-		pthread_join(b->tid, NULL);
-		p = b->p;
-		p->bg = NULL;
-		if (p->dying)
-			proj_free(p);
-		else {
-			if (b->gen == p->gen)
-				bg_adopt(p, b);
-			else
-				p->again = 1;	/* a command refreshed meanwhile */
-			if (p->again) {
-				p->again = 0;
-				bg_start(p);
-			}
-		}
-		if (b->st != NULL)
-			repo_status_free(b->st);
-		if (b->repo != NULL)
-			repo_close(b->repo);
-		free(b->folder);
-		free(b);
-	}
-}
-
-static void
-bg_init(struct event_base *base)
-{
-	if (pipe2(bg_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
-		log_warn("background status pipe");
-		bg_pipe[0] = bg_pipe[1] = -1;
-		return;
-	}
-	bg_ev = event_new(base, bg_pipe[0], EV_READ | EV_PERSIST, bg_done,
-	    NULL);
-	event_add(bg_ev, NULL);
-}
-
 /* ---- the watcher ---- */
 
 static int
@@ -711,6 +585,12 @@ changed(void *arg, const struct watch_changes *c)
 	TAILQ_FOREACH(p, &projs, entry) {
 		if (!affected(p, c))
 			continue;
+		/*
+		 * A .git directory that just appeared (git init under way)
+		 * is watched before the pass looks at it: what git writes
+		 * after the pass has looked brings the next one.
+		 */
+		proj_watch_git(p);
 		n = 0;
 		/* Git metadata or an overflow: a full status pass. */
 		if (!c->overflow && !c->paths_overflow && c->ngitdirs == 0)
@@ -721,7 +601,7 @@ changed(void *arg, const struct watch_changes *c)
 			proj_refresh_git(p, paths, n);
 			proj_update_all(p);
 		} else if (p->repo != NULL || !c->overflow)
-			bg_start(p);
+			pass_start(p);
 	}
 	free(paths);
 }
@@ -730,5 +610,5 @@ void
 project_init(struct event_base *base)
 {
 	watch_init(base, changed, NULL);
-	bg_init(base);
+	pass_init(base);
 }

@@ -30,6 +30,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -517,6 +518,22 @@ refs_child(struct wnode *parent, const char *name)
 }
 
 /*
+ * refs appeared in a git directory (git init): refs/heads, made right
+ * after it, could not be watched before.
+ */
+static void
+refs_made(struct wnode *meta)
+{
+	struct wgit	*g;
+	char		*heads = join(meta->path, "refs/heads");
+
+	TAILQ_FOREACH(g, &W.gits, entry)
+		if (git_holds(g, meta))
+			git_take_refs(g, heads, 0);
+	free(heads);
+}
+
+/*
  * Pending changes.
  */
 static void
@@ -578,11 +595,17 @@ pending_clear(void)
 	W.overflow = 0;
 }
 
+/*
+ * objects and refs count too: git init makes objects last, and a
+ * repository is one only once both exist. config holds what status
+ * depends on (core.excludesFile, core.ignoreCase).
+ */
 static int
 git_name(const char *name)
 {
 	return strcmp(name, "HEAD") == 0 || strcmp(name, "index") == 0 ||
-	    strcmp(name, "packed-refs") == 0;
+	    strcmp(name, "packed-refs") == 0 || strcmp(name, "config") == 0 ||
+	    strcmp(name, "objects") == 0 || strcmp(name, "refs") == 0;
 }
 
 static int
@@ -636,6 +659,8 @@ on_node_event(struct wnode *n, const struct inotify_event *ev)
 		rearm_child(n, ev->name);
 		if (n->kind == WK_GITREFS)
 			refs_child(n, ev->name);
+		else if (n->kind == WK_GITMETA && strcmp(ev->name, "refs") == 0)
+			refs_made(n);
 	}
 	if (!wanted(n, ev))
 		return 0;
@@ -812,16 +837,44 @@ free_list(char **v, size_t n)
 	free(v);
 }
 
+/*
+ * A git command holds index.lock or HEAD.lock from its first write to
+ * its last (git commit updates the branch before it lets go of the
+ * index): while one exists, the batch waits, so the command shows as
+ * one change and not as its halves.
+ */
+static int
+git_busy(void)
+{
+	struct wgit	*g;
+	char		 path[PATH_MAX];
+
+	TAILQ_FOREACH(g, &W.gits, entry) {
+		(void)snprintf(path, sizeof(path), "%s/index.lock", g->gitdir);
+		if (access(path, F_OK) == 0)
+			return 1;
+		(void)snprintf(path, sizeof(path), "%s/HEAD.lock", g->gitdir);
+		if (access(path, F_OK) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static void
 on_timer(int fd, short what, void *arg)
 {
 	struct watch_changes	 c;
+	struct timeval		 tv = { 0, WATCH_LOCK_POLL_MS * 1000 };
 	char			**dirs, **gits, **paths;
 	size_t			 nd, ng, np;
 
 	(void)fd;
 	(void)what;
 	(void)arg;
+	if (ms_since(&W.first) < W.max_ms && git_busy()) {
+		evtimer_add(W.ev_timer, &tv);
+		return;
+	}
 	memset(&c, 0, sizeof(c));
 	collect(&dirs, &nd, &gits, &ng);
 	paths = copy_paths(&np);

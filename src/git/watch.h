@@ -4,8 +4,9 @@
  * Folder watches are non-recursive and reference counted: a folder two
  * projects monitor stays watched until both let go. Git watches follow
  * a repository's HEAD, index, packed-refs and refs/heads (with its
- * subdirectories, bounded). Events are debounced and delivered as one
- * callback per batch; the inotify descriptor exists only while there is
+ * subdirectories, bounded). Events are debounced (and held while a git
+ * command holds its index or HEAD lock) and delivered as one callback
+ * per batch; the inotify descriptor exists only while there is
  * something to watch.
  */
 #ifndef GIT_WATCH_H
@@ -16,8 +17,9 @@
 struct event_base;
 
 #define WATCH_MAX		8192	/* watch entries, folders and git */
-#define WATCH_DEBOUNCE_MS	100	/* quiet time before a batch goes */
+#define WATCH_DEBOUNCE_MS	25	/* quiet time before a batch goes */
 #define WATCH_MAX_DELAY_MS	500	/* a busy stream still flushes */
+#define WATCH_LOCK_POLL_MS	10	/* re-check of a git lock in the way */
 #define WATCH_MAX_PATHS		1024	/* changed entries listed per batch */
 #define WATCH_GIT_REF_DIRS	64	/* refs/heads directories per repo */
 #define WATCH_GIT_REF_DEPTH	4	/* levels below refs/heads */

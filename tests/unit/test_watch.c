@@ -225,8 +225,8 @@ test_burst_is_one_batch(void **state)
 	assert_int_equal(R.calls, 1);
 	assert_int_equal(R.ndirs, 1);
 	assert_int_equal(R.npaths, 50);
-	/* Debounced: not before 100 ms of quiet. */
-	assert_true(R.first_ms >= 90);
+	/* Debounced: not before WATCH_DEBOUNCE_MS of quiet. */
+	assert_true(R.first_ms >= WATCH_DEBOUNCE_MS - 5);
 	assert_int_equal(watch_del(tmp), 0);
 }
 
@@ -251,6 +251,8 @@ test_max_delay(void **state)
 	long		 start;
 
 	(void)state;
+	/* Writes every 40 ms keep a 100 ms debounce from ever running out. */
+	watch_set_delays(100, 500);
 	assert_int_equal(watch_add(tmp), 0);
 	ev = event_new(base, -1, EV_PERSIST, writer, &left);
 	event_add(ev, &tv);
@@ -263,6 +265,7 @@ test_max_delay(void **state)
 	assert_true(R.first_ms - start >= 450);
 	assert_true(R.first_ms - start <= 750);
 	assert_int_equal(watch_del(tmp), 0);
+	watch_set_delays(0, 0);
 }
 
 static void
@@ -413,6 +416,67 @@ test_git_metadata(void **state)
 }
 
 /* A folder watch inside .git reports nothing; the git watch does. */
+/* A git command's lock holds the batch back, until it goes. */
+static void
+test_git_lock_holds(void **state)
+{
+	long	start;
+
+	(void)state;
+	make_gitdir();
+	assert_int_equal(watch_add_git(path(".git"), NULL), 0);
+	touch(".git/index.lock");
+	start = now_ms();
+	git_write(".git/HEAD");
+	run(200);
+	assert_int_equal(R.calls, 0);
+	assert_int_equal(unlink(path(".git/index.lock")), 0);
+	run(2000);
+	assert_int_equal(R.calls, 1);
+	assert_int_equal(R.ngits, 1);
+	assert_true(R.first_ms - start >= 200);
+
+	/* A lock left behind holds it no longer than the maximum delay. */
+	rec_reset();
+	touch(".git/HEAD.lock");
+	start = now_ms();
+	git_write(".git/index");
+	run(2000);
+	assert_int_equal(R.calls, 1);
+	assert_true(R.first_ms - start >= WATCH_MAX_DELAY_MS - 20);
+	assert_true(R.first_ms - start <= WATCH_MAX_DELAY_MS + 250);
+	assert_int_equal(watch_del_git(path(".git")), 0);
+}
+
+/* git init makes objects after HEAD: that counts, and refs/heads arms. */
+static void
+test_git_init_order(void **state)
+{
+	(void)state;
+	mkdir_p(".git");
+	assert_int_equal(watch_add_git(path(".git"), NULL), 0);
+	git_write(".git/HEAD");
+	run(2000);
+	assert_int_equal(R.calls, 1);
+	rec_reset();
+	mkdir_p(".git/objects");
+	run(2000);
+	assert_int_equal(R.calls, 1);
+	assert_int_equal(R.ngits, 1);
+	rec_reset();
+	mkdir_p(".git/refs");
+	mkdir_p(".git/refs/heads");
+	run(2000);
+	assert_true(R.calls >= 1);
+	rec_reset();
+	git_write(".git/refs/heads/main");
+	run(2000);
+	assert_int_equal(R.calls, 1);
+	assert_int_equal(R.ngits, 1);
+	assert_int_equal(watch_del_git(path(".git")), 0);
+	assert_int_equal(watch_count(), 0);
+}
+
 static void
 test_folder_under_git(void **state)
 {
@@ -580,6 +644,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_symlink_alias, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_git_metadata, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_git_lock_holds, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_git_init_order, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_folder_under_git, setup,
 		    teardown),
