@@ -16,6 +16,8 @@
 #define PROJ_SIG_LEN		32	/* SHA-256 of what the client renders */
 
 #define PROJ_MAX_HELD		256	/* commands waiting on one project */
+#define PROJ_TREE_MAX		2048	/* directory watches per repository */
+#define PROJ_TREE_RESERVE	2048	/* of WATCH_MAX, kept for folders */
 
 struct repo;
 struct repo_status;
@@ -60,6 +62,10 @@ struct proj {
 	struct pwait_list	 waiting;	/* for the next pass to start */
 	struct pheld_list	 held;
 	size_t			 nheld;
+	/* Watched directories of the work tree (projtree.c), sorted. */
+	char			**tree;
+	size_t			 ntree;
+	int			 tree_capped;
 };
 
 struct mfolder {
@@ -107,6 +113,13 @@ void		 proj_watch_git(struct proj *);
 void		 proj_free(struct proj *);
 /* The first pass is in: initialized to each session still waiting. */
 void		 proj_loaded(struct proj *);
+
+/* projtree.c: watches on the directories whose changes move status. */
+void		 proj_tree_sync(struct proj *);
+void		 proj_tree_release(struct proj *);
+/* Some of the changed paths are directories the tree does not have. */
+int		 proj_tree_grew(const struct proj *, const char *const *paths,
+		    size_t n);
 
 /* projpass.c: full status passes in a thread, and what waits on them. */
 void		 pass_init(struct event_base *);

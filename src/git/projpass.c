@@ -162,6 +162,7 @@ adopt(struct proj *p, struct bgpass *b)
 	}
 	proj_watch_git(p);
 	proj_git_data(p);
+	proj_tree_sync(p);
 }
 
 static void

@@ -135,6 +135,15 @@ json_object	*repo_status_detailed(const struct repo_status *);
 /* The empty forms for a folder that is not a repository. */
 json_object	*repo_summary_none(void);
 json_object	*repo_detailed_none(void);
+/*
+ * The work tree's directories, relative and sorted, whose entries can
+ * move its status: each holding a tracked file (in the index) or a
+ * non-ignored entry of st. The root is not among them. At most max, the
+ * shallowest first; *capped says some were left out. -1 when the index
+ * cannot be read. The caller frees each string and the array.
+ */
+int		 repo_tree_dirs(struct repo *, const struct repo_status *,
+		    size_t max, char ***dirs, size_t *n, int *capped);
 /* Number of changed, untracked and conflicted paths (ignored not counted). */
 size_t		 repo_status_count(const struct repo_status *);
 

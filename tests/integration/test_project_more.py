@@ -615,7 +615,8 @@ def test_unborn_head(online, gateway, workdir, users):
 @pytest.mark.parametrize("kind", ["git", "plain"])
 def test_external_change_latency(online, gateway, workdir, users, kind):
     root = os.path.join(workdir, "lat")
-    files = {"top.txt": "t\n", "src/m.c": "m\n", "src/k.c": "k\n"}
+    files = {"top.txt": "t\n", "src/m.c": "m\n", "src/k.c": "k\n",
+             "src/deep/x.c": "x\n"}
     if kind == "git":
         make_repo(root, files)
     else:
@@ -647,6 +648,24 @@ def test_external_change_latency(online, gateway, workdir, users, kind):
          lambda e: "src/k2.c" in items_by_name(e)
          and "src/k.c" not in items_by_name(e))
     if kind == "git":
+        # below a folder no session shows: its directory is watched too,
+        # for the folder's git_status and the status lists
+        def unstaged(e):
+            return [c["file_repo_path"] for c in
+                    e["git_detailed_status"]["unstaged_changes"]]
+
+        def untracked(e):
+            return [c["file_repo_path"] for c in
+                    e["git_detailed_status"]["untracked_files"]]
+        step("deep edit",
+             lambda: append(os.path.join(root, "src/deep/x.c"), "x2\n"),
+             lambda e: "src/deep/x.c" in unstaged(e))
+        step("deep new folder",
+             lambda: put(root, "src/deep/new/n.c", "n\n"),
+             lambda e: "src/deep/new/n.c" in untracked(e))
+        step("edit in the new folder",
+             lambda: put(root, "src/deep/new/n2.c", "n\n"),
+             lambda e: "src/deep/new/n2.c" in untracked(e))
         head = {}
 
         def commit():

@@ -1615,6 +1615,71 @@ test_sandboxed(void **state)
 	run_sandboxed(0);
 }
 
+static int
+has_dir(char **v, size_t n, const char *d)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], d) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+dirs_free(char **v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * The directories worth watching: each holding a tracked file or an
+ * untracked entry, each once, sorted; ignored trees left out; the
+ * shallowest kept under a cap.
+ */
+static void
+test_tree_dirs(void **state)
+{
+	struct repo_status	*st;
+	struct repo		*r;
+	char			**v;
+	size_t			  n, i;
+	int			  capped;
+
+	(void)state;
+	fresh_committed("treedirs");
+	assert_int_equal(sh("mkdir -p x/y/z u/v build/out && "
+	    "echo 1 > x/y/z/f && echo 2 > x/g && git add -A && "
+	    "git commit -qm two && echo build/ > .gitignore && "
+	    "echo 3 > u/v/new && echo 4 > build/out/o"), 0);
+	r = open_ok();
+	assert_non_null(st = repo_status(r, err, sizeof(err)));
+	assert_int_equal(repo_tree_dirs(r, st, 100, &v, &n, &capped), 0);
+	assert_false(capped);
+	assert_int_equal(n, 6);
+	for (i = 0; i < n; i++)
+		assert_true(i == 0 || strcmp(v[i - 1], v[i]) < 0);
+	assert_true(has_dir(v, n, "dir") && has_dir(v, n, "x") &&
+	    has_dir(v, n, "x/y") && has_dir(v, n, "x/y/z") &&
+	    has_dir(v, n, "u") && has_dir(v, n, "u/v"));
+	dirs_free(v, n);
+
+	/* Under a cap of 3: the shallowest three, still sorted. */
+	assert_int_equal(repo_tree_dirs(r, st, 3, &v, &n, &capped), 0);
+	assert_true(capped);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0], "dir");
+	assert_string_equal(v[1], "u");
+	assert_string_equal(v[2], "x");
+	dirs_free(v, n);
+	repo_status_free(st);
+	repo_close(r);
+}
+
 int
 main(void)
 {
@@ -1640,6 +1705,7 @@ main(void)
 		cmocka_unit_test(test_commit_identity),
 		cmocka_unit_test(test_no_programs),
 		cmocka_unit_test(test_sandboxed),
+		cmocka_unit_test(test_tree_dirs),
 	};
 
 	log_init(1, LOGLEVEL_QUIET);
