@@ -103,11 +103,15 @@ const struct repo_entry *ri_entry_find(const struct repo_status *,
 size_t		 ri_entry_lower(const struct repo_status *, const char *key);
 void		 ri_collected_add(struct collected *, const char *path,
 		    unsigned int flags);
-int		 ri_collect(git_repository *, const git_strarray *,
+/* wt_only: the work tree against the index only (see cachetree.c). */
+int		 ri_collect(git_repository *, const git_strarray *, int wt_only,
 		    struct collected *, char *err, size_t errlen);
 
+/* cachetree.c: the index holds HEAD's tree exactly (no staged change). */
+int		 ri_index_is_head(struct repo *);
+
 /* statuspar.c */
-int		 ri_collect_parallel(struct repo *, struct collected *,
-		    int *rcp, char *err, size_t errlen);
+int		 ri_collect_parallel(struct repo *, int wt_only,
+		    struct collected *, int *rcp, char *err, size_t errlen);
 
 #endif

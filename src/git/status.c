@@ -286,8 +286,8 @@ ri_collected_add(struct collected *c, const char *path, unsigned int flags)
  * for; index refresh is not written back (see the top of the file).
  */
 int
-ri_collect(git_repository *g, const git_strarray *ps, struct collected *c,
-    char *err, size_t errlen)
+ri_collect(git_repository *g, const git_strarray *ps, int wt_only,
+    struct collected *c, char *err, size_t errlen)
 {
 	git_status_options	 o;
 	git_status_list		*l;
@@ -299,7 +299,8 @@ ri_collect(git_repository *g, const git_strarray *ps, struct collected *c,
 		ri_gerr(err, errlen, "Cannot get the git status");
 		return -1;
 	}
-	o.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+	o.show = wt_only ? GIT_STATUS_SHOW_WORKDIR_ONLY :
+	    GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
 	o.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED |
 	    GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
 	    GIT_STATUS_OPT_INCLUDE_IGNORED;
@@ -335,12 +336,15 @@ scan(struct repo *r, const git_strarray *ps, struct repo_entry **vp,
 	struct repo_entry	*v;
 	git_index		*idx = NULL;
 	size_t			 i, n;
-	int			 rc;
+	int			 rc, wt_only;
 
 	*vp = NULL;
 	*np = 0;
-	if (ps != NULL || !ri_collect_parallel(r, &c, &rc, err, errlen))
-		rc = ri_collect(r->git, ps, &c, err, errlen);
+	/* What git status saves too: no staged change, no index diff. */
+	wt_only = ps == NULL && ri_index_is_head(r);
+	if (ps != NULL || !ri_collect_parallel(r, wt_only, &c, &rc, err,
+	    errlen))
+		rc = ri_collect(r->git, ps, wt_only, &c, err, errlen);
 	if (rc != 0) {
 		entries_free(c.v, c.n);
 		return -1;

@@ -248,6 +248,7 @@ struct part {
 	size_t			 weight;
 	struct collected	 out;
 	int			 rc;
+	int			 wt_only;
 	char			 err[256];
 	pthread_t		 tid;
 };
@@ -265,7 +266,8 @@ part_run(void *arg)
 		ri_gerr(p->err, sizeof(p->err), "Cannot open the repository");
 		return NULL;
 	}
-	p->rc = ri_collect(g, &p->ps, &p->out, p->err, sizeof(p->err));
+	p->rc = ri_collect(g, &p->ps, p->wt_only, &p->out, p->err,
+	    sizeof(p->err));
 	git_repository_free(g);
 	return NULL;
 }
@@ -287,8 +289,8 @@ cpu_count(void)
  * single pass is the better plan.
  */
 int
-ri_collect_parallel(struct repo *r, struct collected *c, int *rcp, char *err,
-    size_t errlen)
+ri_collect_parallel(struct repo *r, int wt_only, struct collected *c,
+    int *rcp, char *err, size_t errlen)
 {
 	struct part	 parts[REPO_MAX_THREADS];
 	struct units	 u;
@@ -345,6 +347,7 @@ ri_collect_parallel(struct repo *r, struct collected *c, int *rcp, char *err,
 	}
 	for (i = 1; i < (size_t)nthreads; i++) {
 		parts[i].r = r;
+		parts[i].wt_only = wt_only;
 		if (parts[i].ps.count == 0)
 			continue;
 		if (pthread_create(&parts[i].tid, NULL, part_run,
@@ -355,7 +358,7 @@ ri_collect_parallel(struct repo *r, struct collected *c, int *rcp, char *err,
 		ran++;
 	}
 	/* The first part here, on the repository whose index is loaded. */
-	parts[0].rc = ri_collect(r->git, &parts[0].ps, &parts[0].out,
+	parts[0].rc = ri_collect(r->git, &parts[0].ps, wt_only, &parts[0].out,
 	    parts[0].err, sizeof(parts[0].err));
 	ran++;
 	*rcp = 0;

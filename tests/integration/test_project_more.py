@@ -1168,3 +1168,35 @@ def test_hundred_joins_leave_no_watches(online, gateway, daemon, workdir,
     now = settle(empty)
     assert now[0] == empty[0] and len(now[1]) == len(empty[1]), \
         "with no sessions: %s, before any: %s" % (now, empty)
+
+
+# ---------------------------------------------------------------------------
+# active tab cleared, detached HEAD
+
+
+def test_active_tab_null_and_detached_head(online, gateway, workdir, users):
+    """set_active_tab with tab_id null clears the active tab (the tab
+    stays open); a detached HEAD shows git_branch null, and a branch
+    checked out again shows it."""
+    root = make_repo(os.path.join(workdir, "det"), {"a.txt": "a\n"})
+    s, _ = join(gateway, root)
+    tab = open_tab(s, os.path.join(root, "a.txt"))
+    up, ev = run(s, cmd(s, "project_state_set_active_tab", tab_id=None),
+                 "project_state_set_active_tab_response")
+    assert ev["success"] is True and ev["tab_id"] is None, ev
+    assert up is not None and up["active_tab"] is None, up
+    assert [t["tab_id"] for t in up["open_tabs"]] == [tab["tab_id"]]
+    _, ev = run(s, cmd(s, "project_state_set_active_tab",
+                       tab_id="no-such-tab"),
+                "project_state_set_active_tab_response")
+    assert ev["success"] is False, ev
+
+    head = git(root, "rev-parse", "HEAD").strip()
+    mark = s.mark()
+    git(root, "checkout", "-q", "--detach")
+    up = wait_update(s, lambda e: e["git_branch"] is None, since=mark)
+    assert up["git_detailed_status"]["head_commit_hash"] == head
+    assert up["git_status_summary"] == {"clean": 0}
+    mark = s.mark()
+    git(root, "checkout", "-q", "main")
+    wait_update(s, lambda e: e["git_branch"] == "main", since=mark)

@@ -38,6 +38,7 @@
 #include "sandbox.h"
 #include "xmalloc.h"
 #include "git/repo.h"
+#include "git/repo-int.h"
 
 #define NOBODY	65534
 
@@ -1680,6 +1681,47 @@ test_tree_dirs(void **state)
 	repo_close(r);
 }
 
+/*
+ * The cache-tree shortcut: only an index that is HEAD's tree exactly
+ * skips the HEAD-to-index diff, and the status is the same either way.
+ */
+static void
+test_index_is_head(void **state)
+{
+	struct repo_status	*st;
+	struct repo		*r;
+
+	(void)state;
+	fresh("cachetree", 1);
+	put("a.txt", "alpha\n");
+	assert_int_equal(sh("git add a.txt"), 0);
+	r = open_ok();
+	assert_false(ri_index_is_head(r));		/* unborn */
+	repo_close(r);
+	assert_int_equal(sh("git commit -qm one"), 0);
+	r = open_ok();
+	assert_true(ri_index_is_head(r));
+	put("a.txt", "changed\n");			/* work tree only */
+	assert_true(ri_index_is_head(r));
+	assert_non_null(st = repo_status(r, err, sizeof(err)));
+	expect_summary_matches_git(st);
+	repo_status_free(st);
+	assert_int_equal(sh("git add a.txt"), 0);	/* staged */
+	assert_false(ri_index_is_head(r));
+	assert_non_null(st = repo_status(r, err, sizeof(err)));
+	expect_summary_matches_git(st);
+	repo_status_free(st);
+	assert_int_equal(sh("git commit -qm two"), 0);
+	assert_true(ri_index_is_head(r));
+	assert_int_equal(sh("git update-index --index-version 4"), 0);
+	assert_true(ri_index_is_head(r));
+	/* A truncated index file is refused, not read past its end. */
+	assert_int_equal(sh("head -c 40 .git/index > i && mv i .git/index"),
+	    0);
+	assert_false(ri_index_is_head(r));
+	repo_close(r);
+}
+
 int
 main(void)
 {
@@ -1706,6 +1748,7 @@ main(void)
 		cmocka_unit_test(test_no_programs),
 		cmocka_unit_test(test_sandboxed),
 		cmocka_unit_test(test_tree_dirs),
+		cmocka_unit_test(test_index_is_head),
 	};
 
 	log_init(1, LOGLEVEL_QUIET);
