@@ -182,7 +182,7 @@ void
 proj_refresh_git(struct proj *p, const char *const *paths, size_t n)
 {
 	char	 err[256];
-	int	 had = p->repo != NULL, full = 1;
+	int	 had = p->repo != NULL, resync = 1;
 
 	/* A folder may have become a repository, or stopped being one. */
 	if (p->repo == NULL || access(p->gitdir ? p->gitdir : "/", F_OK) ==
@@ -195,13 +195,13 @@ proj_refresh_git(struct proj *p, const char *const *paths, size_t n)
 		if (repo_status_paths(p->repo, p->st, paths, n, err,
 		    sizeof(err)) == -1)
 			log_warnx("%s: git status: %s", p->folder, err);
-		full = proj_tree_grew(p, paths, n);
+		resync = proj_tree_grew(p, paths, n);
 	} else if (p->st != NULL) {
 		repo_status_free(p->st);
 		p->st = NULL;
 	}
 	proj_git_data(p);
-	if (full)
+	if (resync)
 		proj_tree_sync(p);
 }
 
