@@ -51,8 +51,11 @@ struct bgpass {
 	struct pwait_list	 waiters;
 };
 
+#define TRIM_DELAY_MS	100
+
 static int		 bg_pipe[2] = { -1, -1 };
 static struct event	*bg_ev;
+static struct event	*trim_ev;
 
 static void	 finish(struct proj *, struct pwait_list *);
 
@@ -224,6 +227,30 @@ finish(struct proj *p, struct pwait_list *ws)
 }
 
 static void
+trim(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	malloc_trim(0);
+}
+
+/*
+ * The pass's thread left its memory in an arena of its own: give it
+ * back, once the updates just queued are on their way to net.
+ */
+static void
+trim_soon(void)
+{
+	struct timeval	tv = { 0, TRIM_DELAY_MS * 1000 };
+
+	if (trim_ev == NULL)
+		malloc_trim(0);
+	else if (!evtimer_pending(trim_ev, NULL))
+		evtimer_add(trim_ev, &tv);
+}
+
+static void
 bg_end(struct bgpass *b)
 {
 	struct proj	*p = b->p;
@@ -241,8 +268,7 @@ bg_end(struct bgpass *b)
 	} else {
 		adopt(p, b);
 		finish(p, &b->waiters);
-		/* The pass's thread left its memory in an arena of its own. */
-		malloc_trim(0);
+		trim_soon();
 	}
 	if (p->bg == NULL && (p->again || !TAILQ_EMPTY(&p->waiting)))
 		pass_start(p);
@@ -334,4 +360,5 @@ pass_init(struct event_base *base)
 	bg_ev = event_new(base, bg_pipe[0], EV_READ | EV_PERSIST, bg_done,
 	    NULL);
 	event_add(bg_ev, NULL);
+	trim_ev = evtimer_new(base, trim, NULL);
 }
